@@ -1,0 +1,1043 @@
+/**
+ * One phone call: owns the Exotel socket, the agent socket, the audio pipeline both ways, the
+ * timers, the marks and the summary. Exactly one way out: `close(reason)`, guarded against
+ * running twice; teardown is gentle first (close frames, queued agent audio allowed to play when
+ * the agent ended the call), then forced by timers.
+ *
+ *   connecting --start--> starting --agent metadata--> active --close()--> closing --> closed
+ */
+import { randomUUID } from "node:crypto";
+import WebSocket from "ws";
+import { type AudioConverter, createConverter, describeConversion } from "../audio/converter.js";
+import {
+  type AudioFormat,
+  durationMs,
+  type ExotelSampleRate,
+  exotelFormat,
+  formatName,
+  isExotelSampleRate,
+  parseAgentFormat,
+} from "../audio/formats.js";
+import { Framer, type FramingRules, framingRules } from "../audio/framer.js";
+import { base64DecodedLength, isStrictBase64, Pcm16Aligner } from "../audio/pcm16.js";
+import { PlayoutClock } from "../audio/playout.js";
+import { type Config, isAgentAllowed } from "../config.js";
+import {
+  clientToolResultFrame,
+  contextualUpdateFrame,
+  initiationFrame,
+  pongFrame,
+  userAudioFrame,
+  userMessageFrame,
+} from "../elevenlabs/frames.js";
+import type { AgentEndpoints } from "../elevenlabs/hosts.js";
+import { publicConversationUrl } from "../elevenlabs/hosts.js";
+import type {
+  AgentErrorEvent,
+  AgentEvent,
+  AudioEvent,
+  ClientToolCallEvent,
+  DynamicVariables,
+  InterruptionEvent,
+  MetadataEvent,
+} from "../elevenlabs/messages.js";
+import { parseAgentMessage } from "../elevenlabs/parse.js";
+import { fetchSignedUrl } from "../elevenlabs/signed-url.js";
+import { AgentConnectError, END_REASONS, type EndReason, EXOTEL_CLOSE_NORMAL } from "../errors.js";
+import { clearFrame, encodeStreamSid, markFrame, mediaFrame } from "../exotel/frames.js";
+import type {
+  DtmfEvent,
+  ExotelEvent,
+  MarkEvent,
+  MediaEvent,
+  StartEvent,
+  StopEvent,
+} from "../exotel/messages.js";
+import { parseExotelMessage } from "../exotel/parse.js";
+import { callLogger, type Logger, type LogRateLimiter } from "../log.js";
+import type { Metrics } from "../metrics.js";
+import { DtmfCollector } from "./dtmf.js";
+import { buildSummary, CallStats } from "./summary.js";
+import type { Tickable, Ticker } from "./ticker.js";
+import type { ClientToolRegistry } from "./tools.js";
+
+export type CallState = "connecting" | "starting" | "active" | "closing" | "closed";
+
+/** What the HTTP upgrade told us, before Exotel says anything. */
+export interface CallRequest {
+  /** Upgrade query parameters (first value of each). */
+  readonly query: Readonly<Record<string, string>>;
+  /** From `?sample-rate=`; undefined when absent. */
+  readonly sampleRate: ExotelSampleRate | undefined;
+  readonly remoteAddress: string;
+}
+
+export interface CallDeps {
+  readonly config: Config;
+  readonly endpoints: AgentEndpoints;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly ticker: Ticker;
+  readonly tools: ClientToolRegistry;
+  readonly badFrameLog: LogRateLimiter;
+  readonly now: () => number;
+  /** Called once, after the summary is logged. */
+  readonly onClosed: (call: Call) => void;
+  /** Called once with the summary record (call logs, recordings...). */
+  readonly onSummary?: (summary: Record<string, unknown>) => void;
+}
+
+/** Names that select bridge behaviour and must not become dynamic variables. */
+const RESERVED_PARAMETERS = new Set(["agent_id", "sample-rate", "sample_rate"]);
+/** Caller audio kept while the agent connects (then flushed), so the first "hello" is not lost. */
+const PRECONNECT_AUDIO_MS = 3000;
+/** Gentle close first; then the socket is destroyed. */
+const FORCE_CLOSE_MS = 1000;
+/** After the last frame has played, wait this long for the mark echo before closing anyway. */
+const PLAYOUT_GRACE_MS = 250;
+/** Bad frames tolerated on one call before it is treated as hostile and closed. */
+const MAX_BAD_FRAMES = 200;
+
+function rawText(data: WebSocket.RawData, isBinary: boolean): string | null {
+  if (isBinary) return null;
+  if (Buffer.isBuffer(data)) return data.toString("utf8");
+  if (Array.isArray(data)) return Buffer.concat(data).toString("utf8");
+  return Buffer.from(data).toString("utf8");
+}
+
+export class Call implements Tickable {
+  readonly id = randomUUID();
+  state: CallState = "connecting";
+  private log: Logger;
+  private readonly createdAt: number;
+  /** When Exotel's `start` arrived: the caller is listening from then on. */
+  private startAt = -1;
+  private readonly startedAt = new Date();
+
+  // Identity, known from `start`.
+  private streamSid = "";
+  private encodedSid = '""';
+  private callSid = "";
+  private accountSid = "";
+  private from = "";
+  private to = "";
+  private customParameters: Readonly<Record<string, string>> = {};
+  private conversationId = "";
+  private agentId: string;
+  private sampleRate: ExotelSampleRate;
+
+  // Agent connection.
+  private agent: WebSocket | null = null;
+  private readonly agentAbort = new AbortController();
+  private signedUrl: Promise<string> | null = null;
+  private signedUrlAgentId = "";
+  private agentFormats: { input: AudioFormat; output: AudioFormat } | undefined;
+  private agentClose: { code: number; reason: string } | undefined;
+  private agentError: { message: string; type?: string; code?: number } | undefined;
+  private endCallRequested = false;
+
+  // Caller -> agent audio.
+  private upConverter: AudioConverter | null = null;
+  private upPassthrough = false;
+  private readonly upAligner = new Pcm16Aligner();
+  private pendingUp: string[] = [];
+  private pendingUpMs = 0;
+
+  // Agent -> caller audio.
+  private downConverter: AudioConverter | null = null;
+  private readonly downAligner = new Pcm16Aligner();
+  private rules: FramingRules;
+  private framer: Framer;
+  private readonly clock = new PlayoutClock();
+  private frameMs: number;
+  private lastAgentAudioAt = 0;
+  private interruptedUpTo = -1;
+  private lastAudioEventId = -1;
+  private framesSinceMark = 0;
+  private markSeq = 0;
+  private readonly pendingMarks = new Map<string, number>();
+  private ticking = false;
+  private userTurnEndedAt = -1;
+
+  // Timers and teardown.
+  private startTimer: NodeJS.Timeout | null = null;
+  private agentTimer: NodeJS.Timeout | null = null;
+  private maxDurationTimer: NodeJS.Timeout | null = null;
+  private silenceTimer: NodeJS.Timeout | null = null;
+  private playoutTimer: NodeJS.Timeout | null = null;
+  private lastCallerFrameAt: number;
+  private endReason: EndReason = "internal_error";
+  private endDetail: string | undefined;
+  private drainingPlayout = false;
+  private exotelClosed = false;
+  private agentClosed = true;
+  private finalized = false;
+
+  private readonly stats = new CallStats();
+  private readonly dtmf: DtmfCollector;
+
+  constructor(
+    private readonly exotel: WebSocket,
+    private readonly request: CallRequest,
+    private readonly deps: CallDeps,
+  ) {
+    const { config } = deps;
+    this.createdAt = deps.now();
+    this.lastCallerFrameAt = this.createdAt;
+    this.log = callLogger(deps.log, { call_id: this.id });
+    this.sampleRate = request.sampleRate ?? 8000;
+    this.rules = framingRules(this.sampleRate, config.audio.chunkBytesAt8k);
+    this.framer = new Framer(this.rules);
+    this.frameMs = this.rules.targetFrameBytes / this.rules.bytesPerMs;
+    this.agentId = request.query.agent_id ?? config.agent.defaultAgentId;
+    this.dtmf = new DtmfCollector(config.dtmf.mode, config.dtmf.flushMs, this.onDtmfFlush);
+
+    exotel.on("message", this.onExotelMessage);
+    exotel.on("close", this.onExotelClose);
+    exotel.on("error", this.onExotelError);
+
+    deps.metrics.callsStarted.inc();
+    deps.metrics.activeCalls.inc();
+    this.log.info(
+      { event: "call_connecting", remote: request.remoteAddress, sample_rate: request.sampleRate },
+      "Exotel stream connected",
+    );
+
+    this.startTimer = setTimeout(() => this.close("start_timeout"), config.limits.startTimeoutMs);
+    // The signed URL is the slowest step of setup: fetch it while Exotel sends connected/start.
+    if (isAgentAllowed(config, this.agentId)) this.prefetchSignedUrl(this.agentId);
+  }
+
+  // ---------------------------------------------------------------- Exotel side
+
+  private readonly onExotelMessage = (data: WebSocket.RawData, isBinary: boolean): void => {
+    if (this.state === "closed") return;
+    const text = rawText(data, isBinary);
+    if (text === null) {
+      this.onBadFrame("exotel", "binary_frame", "binary frame");
+      return;
+    }
+    const parsed = parseExotelMessage(text);
+    if (!parsed.ok) {
+      this.onBadFrame("exotel", parsed.error.code, parsed.error.detail);
+      return;
+    }
+    try {
+      this.onExotelEvent(parsed.event);
+    } catch (err) {
+      this.fail(err);
+    }
+  };
+
+  private onExotelEvent(event: ExotelEvent): void {
+    switch (event.event) {
+      case "media":
+        this.onExotelMedia(event);
+        return;
+      case "start":
+        this.onExotelStart(event);
+        return;
+      case "dtmf":
+        this.onExotelDtmf(event);
+        return;
+      case "mark":
+        this.onExotelMark(event);
+        return;
+      case "stop":
+        this.onExotelStop(event);
+        return;
+      case "connected":
+        this.log.debug({ event: "exotel_connected" }, "Exotel connected event");
+        return;
+      case "unknown":
+        this.log.debug({ event: "exotel_unknown_event", name: event.name }, "ignoring unknown Exotel event");
+        return;
+    }
+  }
+
+  private onExotelStart(event: StartEvent): void {
+    if (this.state !== "connecting") {
+      this.onBadFrame("exotel", "invalid_field", "second start event ignored");
+      return;
+    }
+    const s = event.start;
+    this.streamSid = s.streamSid;
+    this.encodedSid = encodeStreamSid(s.streamSid);
+    this.callSid = s.callSid;
+    this.accountSid = s.accountSid;
+    this.from = s.from;
+    this.to = s.to;
+    // Upgrade query first, then start.custom_parameters (the same values, when both are present).
+    const params: Record<string, string> = Object.create(null);
+    for (const [k, v] of Object.entries(this.request.query)) params[k] = v;
+    for (const [k, v] of Object.entries(s.customParameters)) params[k] = v;
+    this.customParameters = params;
+    this.setSampleRate(s.mediaFormat.sampleRate);
+    this.relabel();
+    if (this.startTimer) clearTimeout(this.startTimer);
+    this.startTimer = null;
+    this.state = "starting";
+    this.startAt = this.deps.now();
+    this.log.info(
+      {
+        event: "call_start",
+        from: this.from,
+        to: this.to,
+        account_sid: this.accountSid,
+        custom_parameters: this.customParameters,
+        sample_rate: this.sampleRate,
+        media_format: s.mediaFormat,
+      },
+      "call started",
+    );
+
+    const limits = this.deps.config.limits;
+    this.maxDurationTimer = setTimeout(() => this.close("max_duration"), limits.maxCallDurationMs);
+    this.lastCallerFrameAt = this.deps.now();
+    this.armSilenceTimer();
+
+    const requested = params.agent_id ?? this.agentId;
+    if (!isAgentAllowed(this.deps.config, requested)) {
+      this.close("agent_not_allowed", `agent_id ${requested} is not in ELEVENLABS_ALLOWED_AGENT_IDS`);
+      return;
+    }
+    this.agentId = requested;
+    this.agentTimer = setTimeout(
+      () => this.close("agent_timeout", "no conversation metadata from the agent"),
+      limits.agentConnectTimeoutMs,
+    );
+    void this.connectAgent();
+  }
+
+  /** `?sample-rate=` configures Exotel, so it wins; start.media_format is cross-checked. */
+  private setSampleRate(reported: number | undefined): void {
+    const fromUrl = this.request.sampleRate;
+    let rate: ExotelSampleRate = fromUrl ?? 8000;
+    if (reported !== undefined) {
+      if (fromUrl === undefined) {
+        if (isExotelSampleRate(reported)) rate = reported;
+        else
+          this.log.warn(
+            { event: "sample_rate_invalid", reported },
+            "start.media_format rate unsupported; using 8000",
+          );
+      } else if (reported !== fromUrl) {
+        this.log.warn(
+          { event: "sample_rate_mismatch", url: fromUrl, reported },
+          "sample-rate in the URL and start.media_format disagree; using the URL's",
+        );
+      }
+    }
+    if (rate !== this.sampleRate) {
+      this.sampleRate = rate;
+      this.rules = framingRules(rate, this.deps.config.audio.chunkBytesAt8k);
+      this.framer = new Framer(this.rules);
+      this.frameMs = this.rules.targetFrameBytes / this.rules.bytesPerMs;
+    }
+  }
+
+  private onExotelMedia(event: MediaEvent): void {
+    if (this.state === "connecting") {
+      this.onBadFrame("exotel", "invalid_field", "media before start");
+      return;
+    }
+    const b64 = event.payload;
+    if (!isStrictBase64(b64)) {
+      this.onBadFrame("exotel", "invalid_field", "media.payload is not base64");
+      return;
+    }
+    const bytes = base64DecodedLength(b64);
+    const ms = durationMs(bytes, exotelFormat(this.sampleRate));
+    this.stats.framesIn++;
+    this.stats.bytesIn += bytes;
+    this.stats.callerAudioMs += ms;
+    this.lastCallerFrameAt = this.deps.now();
+    this.deps.metrics.framesUp.inc();
+    this.deps.metrics.audioSecondsUp.inc(ms / 1000);
+    if (this.state !== "active") {
+      // Agent still connecting: keep the most recent audio, bounded.
+      this.pendingUp.push(b64);
+      this.pendingUpMs += ms;
+      while (this.pendingUpMs > PRECONNECT_AUDIO_MS && this.pendingUp.length > 1) {
+        const dropped = this.pendingUp.shift() as string;
+        this.pendingUpMs -= durationMs(base64DecodedLength(dropped), exotelFormat(this.sampleRate));
+      }
+      return;
+    }
+    this.forwardCallerAudio(b64, bytes);
+  }
+
+  private forwardCallerAudio(b64: string, bytes: number): void {
+    if (this.upPassthrough && (bytes & 1) === 0 && !this.upAligner.pending) {
+      // Same format both sides: forward the base64 untouched.
+      this.sendAgent(userAudioFrame(b64));
+      return;
+    }
+    const pcm = Buffer.from(b64, "base64");
+    const out = this.upConverter ? this.upConverter.convert(pcm) : this.upAligner.push(pcm);
+    if (out.length > 0) this.sendAgent(userAudioFrame(out.toString("base64")));
+  }
+
+  private onExotelDtmf(event: DtmfEvent): void {
+    this.stats.dtmf += event.digit;
+    this.deps.metrics.dtmfDigits.inc();
+    this.log.info({ event: "dtmf", digit: event.digit, duration_ms: event.durationMs }, "DTMF digit");
+    this.dtmf.push(event.digit);
+  }
+
+  private readonly onDtmfFlush = (kind: "user_message" | "contextual_update", text: string): void => {
+    this.log.info({ event: "dtmf_to_agent", kind, digits: text }, "DTMF sent to the agent");
+    this.sendAgent(kind === "user_message" ? userMessageFrame(text) : contextualUpdateFrame(text));
+  };
+
+  private onExotelMark(event: MarkEvent): void {
+    const playEnd = this.pendingMarks.get(event.name);
+    if (playEnd === undefined) {
+      this.log.debug({ event: "mark_unknown", name: event.name }, "mark echo for an unknown mark");
+      return;
+    }
+    this.pendingMarks.delete(event.name);
+    this.stats.marksEchoed++;
+    this.log.debug({ event: "mark_played", name: event.name }, "Exotel played audio up to mark");
+    // The goodbye has played: no need to wait out the estimate.
+    if (this.drainingPlayout && this.pendingMarks.size === 0 && this.framer.bufferedBytes === 0)
+      this.closeSockets();
+  }
+
+  private onExotelStop(event: StopEvent): void {
+    this.log.info({ event: "exotel_stop", reason: event.reason }, "Exotel stopped the stream");
+    this.close(
+      event.reason === "callended" || event.reason === undefined ? "caller_hangup" : "exotel_stopped",
+    );
+  }
+
+  private readonly onExotelClose = (code: number, reason: Buffer): void => {
+    this.exotelClosed = true;
+    if (this.state !== "closing" && this.state !== "closed") {
+      this.close("exotel_disconnected", `Exotel socket closed (${code}${reason.length ? ` ${reason}` : ""})`);
+    }
+    this.maybeFinalize();
+  };
+
+  private readonly onExotelError = (err: Error): void => {
+    this.log.warn({ event: "exotel_socket_error", err: { message: err.message } }, "Exotel socket error");
+  };
+
+  private sendExotel(frame: string): void {
+    const ws = this.exotel;
+    if (ws.readyState !== WebSocket.OPEN) return;
+    if (ws.bufferedAmount > this.deps.config.limits.maxSocketBufferBytes) {
+      this.close("slow_peer", `Exotel socket has ${ws.bufferedAmount} bytes unsent`);
+      return;
+    }
+    ws.send(frame);
+  }
+
+  // ---------------------------------------------------------------- agent side
+
+  private prefetchSignedUrl(agentId: string): void {
+    const apiKey = this.deps.config.agent.apiKey;
+    if (apiKey === undefined) return;
+    this.signedUrlAgentId = agentId;
+    this.signedUrl = fetchSignedUrl({
+      endpoints: this.deps.endpoints,
+      agentId,
+      apiKey,
+      timeoutMs: this.deps.config.limits.agentConnectTimeoutMs,
+      signal: this.agentAbort.signal,
+    });
+    // Failure is handled when the URL is awaited; this only keeps it from counting as unhandled.
+    this.signedUrl.catch(() => {});
+  }
+
+  private async agentUrl(): Promise<string> {
+    if (this.deps.config.agent.apiKey === undefined)
+      return publicConversationUrl(this.deps.endpoints, this.agentId);
+    if (this.signedUrl === null || this.signedUrlAgentId !== this.agentId)
+      this.prefetchSignedUrl(this.agentId);
+    return this.signedUrl as Promise<string>;
+  }
+
+  private async connectAgent(): Promise<void> {
+    let url: string;
+    try {
+      url = await this.agentUrl();
+    } catch (err) {
+      this.onAgentConnectFailed(err);
+      return;
+    }
+    if (this.state !== "starting") return;
+    const ws = new WebSocket(url, {
+      perMessageDeflate: false,
+      handshakeTimeout: this.deps.config.limits.agentConnectTimeoutMs,
+      maxPayload: this.deps.config.limits.agentMaxMessageBytes,
+    });
+    this.agent = ws;
+    this.agentClosed = false;
+    ws.on("open", this.onAgentOpen);
+    ws.on("message", this.onAgentMessage);
+    ws.on("close", this.onAgentClose);
+    ws.on("error", this.onAgentSocketError);
+    ws.on("unexpected-response", this.onAgentUnexpectedResponse);
+  }
+
+  private onAgentConnectFailed(err: unknown): void {
+    const e =
+      err instanceof AgentConnectError
+        ? err
+        : new AgentConnectError("network", (err as Error)?.message ?? "unknown");
+    this.deps.metrics.agentErrors.labels(`connect_${e.kind}`).inc();
+    this.agentError = { message: e.message, type: e.kind, ...(e.status !== undefined && { code: e.status }) };
+    this.close("agent_connect_failed", e.message);
+  }
+
+  private readonly onAgentUnexpectedResponse = (
+    _req: unknown,
+    res: { statusCode?: number; resume(): void },
+  ): void => {
+    res.resume();
+    const status = res.statusCode ?? 0;
+    const kind = status === 401 || status === 403 ? "auth" : status === 404 ? "agent_not_found" : "handshake";
+    this.onAgentConnectFailed(
+      new AgentConnectError(kind, `agent WebSocket upgrade refused with HTTP ${status}`, status),
+    );
+    this.agent?.terminate();
+  };
+
+  private readonly onAgentOpen = (): void => {
+    this.log.debug({ event: "agent_open", agent_id: this.agentId }, "agent socket open");
+    // Must be the first message on the socket.
+    this.sendAgent(initiationFrame(this.dynamicVariables(), this.deps.config.agent.overrides));
+  };
+
+  private dynamicVariables(): DynamicVariables {
+    const vars: DynamicVariables = {};
+    for (const [k, v] of Object.entries(this.customParameters)) {
+      if (!RESERVED_PARAMETERS.has(k) && !k.startsWith("system__")) vars[k] = v;
+    }
+    // The call's own facts win over same-named custom parameters. Always present (empty when
+    // unknown) so an agent prompt using them never fails with missing_dynamic_variable.
+    vars.caller_number = this.from;
+    vars.called_number = this.to;
+    vars.call_sid = this.callSid;
+    vars.stream_sid = this.streamSid;
+    return vars;
+  }
+
+  private readonly onAgentMessage = (data: WebSocket.RawData, isBinary: boolean): void => {
+    if (this.state === "closed") return;
+    const text = rawText(data, isBinary);
+    if (text === null) {
+      this.onBadFrame("agent", "binary_frame", "binary frame");
+      return;
+    }
+    const parsed = parseAgentMessage(text);
+    if (!parsed.ok) {
+      this.onBadFrame("agent", parsed.error.code, parsed.error.detail);
+      return;
+    }
+    try {
+      this.onAgentEvent(parsed.event);
+    } catch (err) {
+      this.fail(err);
+    }
+  };
+
+  private onAgentEvent(event: AgentEvent): void {
+    switch (event.type) {
+      case "audio":
+        this.onAgentAudio(event);
+        return;
+      case "ping":
+        // First thing, before any bookkeeping: the service measures our responsiveness.
+        this.sendAgent(pongFrame(event.eventId));
+        if (event.pingMs !== null) {
+          this.stats.addPing(event.pingMs);
+          this.deps.metrics.agentPingMs.observe(event.pingMs);
+        }
+        return;
+      case "interruption":
+        this.onAgentInterruption(event);
+        return;
+      case "metadata":
+        this.onAgentMetadata(event);
+        return;
+      case "agent_response":
+        this.stats.addTurn({ role: "agent", text: event.text, at: this.elapsedS() });
+        this.log.info({ event: "transcript", role: "agent", text: event.text }, "agent");
+        return;
+      case "agent_response_correction":
+        this.stats.correctLastAgentTurn(event.corrected);
+        this.log.info(
+          { event: "transcript_correction", role: "agent", text: event.corrected },
+          "agent (as heard)",
+        );
+        return;
+      case "user_transcript":
+        this.stats.addTurn({ role: "user", text: event.text, at: this.elapsedS() });
+        this.userTurnEndedAt = this.deps.now();
+        this.log.info({ event: "transcript", role: "user", text: event.text }, "caller");
+        return;
+      case "client_tool_call":
+        this.onClientToolCall(event);
+        return;
+      case "agent_tool_response":
+        this.stats.toolCalls.push(event.toolName);
+        if (event.toolName === "end_call") this.endCallRequested = true;
+        this.log.info(
+          { event: "agent_tool", tool: event.toolName, tool_type: event.toolType, is_error: event.isError },
+          "agent used a tool",
+        );
+        return;
+      case "error":
+        this.onAgentErrorEvent(event);
+        return;
+      case "tentative_user_transcript":
+      case "internal_tentative_agent_response":
+      case "vad_score":
+        this.log.trace({ event: `agent_${event.type}` }, "agent event");
+        return;
+      case "unknown":
+        this.log.debug({ event: "agent_unknown_event", name: event.name }, "ignoring unknown agent event");
+        return;
+    }
+  }
+
+  private onAgentMetadata(event: MetadataEvent): void {
+    if (this.state !== "starting") {
+      this.log.debug({ event: "agent_metadata_repeat" }, "ignoring repeated conversation metadata");
+      return;
+    }
+    const output = parseAgentFormat(event.agentOutputAudioFormat);
+    const input = parseAgentFormat(event.userInputAudioFormat);
+    if (output === undefined || input === undefined) {
+      this.agentError = {
+        message: "unsupported audio format in conversation metadata",
+        type: "bad_metadata",
+      };
+      this.deps.metrics.agentErrors.labels("bad_metadata").inc();
+      this.close(
+        "agent_error",
+        `unsupported agent audio formats ${event.agentOutputAudioFormat}/${event.userInputAudioFormat}`,
+      );
+      return;
+    }
+    if (this.agentTimer) clearTimeout(this.agentTimer);
+    this.agentTimer = null;
+    this.conversationId = event.conversationId;
+    this.relabel();
+    this.agentFormats = { input, output };
+    const exotel = exotelFormat(this.sampleRate);
+    const quality = this.deps.config.audio.resamplerQuality;
+    this.upConverter = createConverter(exotel, input, quality);
+    this.upPassthrough = this.upConverter === null;
+    this.downConverter = createConverter(output, exotel, quality);
+    this.state = "active";
+    const setupMs = this.deps.now() - this.createdAt;
+    this.stats.setupMs = setupMs;
+    this.deps.metrics.setupSeconds.observe(setupMs / 1000);
+    this.log.info(
+      {
+        event: "agent_connected",
+        agent_id: this.agentId,
+        setup_ms: Math.round(setupMs),
+        caller_to_agent: describeConversion(exotel, input),
+        agent_to_caller: describeConversion(output, exotel),
+      },
+      "agent conversation started",
+    );
+    const pending = this.pendingUp;
+    this.pendingUp = [];
+    this.pendingUpMs = 0;
+    for (const b64 of pending) this.forwardCallerAudio(b64, base64DecodedLength(b64));
+  }
+
+  private onAgentAudio(event: AudioEvent): void {
+    if (this.state !== "active" && !(this.state === "closing" && this.drainingPlayout)) return;
+    if (event.eventId <= this.interruptedUpTo) {
+      // Late audio of a response the caller already talked over.
+      this.stats.lateAgentChunksDropped++;
+      return;
+    }
+    const now = this.deps.now();
+    this.stats.agentChunks++;
+    if (event.eventId !== this.lastAudioEventId) {
+      this.lastAudioEventId = event.eventId;
+      if (this.userTurnEndedAt >= 0) {
+        const ms = now - this.userTurnEndedAt;
+        this.stats.responseLatenciesMs.push(ms);
+        this.deps.metrics.responseLatencySeconds.observe(ms / 1000);
+        this.userTurnEndedAt = -1;
+      }
+    }
+    let pcm: Buffer = Buffer.from(event.audioBase64, "base64");
+    pcm = this.downConverter ? this.downConverter.convert(pcm) : this.downAligner.push(pcm);
+    if (pcm.length === 0) return;
+    this.framer.push(pcm);
+    this.lastAgentAudioAt = now;
+    const bufferedMs = this.framer.bufferedBytes / this.rules.bytesPerMs;
+    if (bufferedMs > this.deps.config.limits.maxBufferedAudioMs) {
+      this.close("slow_peer", `agent audio buffered beyond ${this.deps.config.limits.maxBufferedAudioMs} ms`);
+      return;
+    }
+    this.pump(now);
+  }
+
+  private onAgentInterruption(event: InterruptionEvent): void {
+    if (event.eventId > this.interruptedUpTo) this.interruptedUpTo = event.eventId;
+    const now = this.deps.now();
+    const cut = this.clock.clear(now);
+    const buffered = this.framer.bufferedBytes / this.rules.bytesPerMs;
+    this.framer.clear();
+    this.downConverter?.reset();
+    this.downAligner.reset();
+    this.framesSinceMark = 0;
+    this.pendingMarks.clear();
+    this.sendExotel(clearFrame(this.encodedSid));
+    this.stats.interruptions++;
+    this.deps.metrics.interruptions.inc();
+    this.log.info(
+      {
+        event: "interruption",
+        agent_event_id: event.eventId,
+        cut_queued_ms: Math.round(cut),
+        dropped_buffered_ms: Math.round(buffered),
+      },
+      "caller interrupted the agent",
+    );
+  }
+
+  private onClientToolCall(event: ClientToolCallEvent): void {
+    this.stats.toolCalls.push(event.toolName);
+    this.log.info({ event: "client_tool_call", tool: event.toolName }, "agent called a client tool");
+    void this.deps.tools
+      .run(event.toolName, event.parameters, {
+        callSid: this.callSid,
+        streamSid: this.streamSid,
+        log: this.log,
+      })
+      .then((r) => {
+        if (this.state === "closed") return;
+        this.sendAgent(clientToolResultFrame(event.toolCallId, r.result, r.isError));
+        if (r.isError)
+          this.log.warn(
+            { event: "client_tool_error", tool: event.toolName, result: r.result },
+            "client tool failed",
+          );
+      });
+  }
+
+  private onAgentErrorEvent(event: AgentErrorEvent): void {
+    this.agentError = {
+      message: event.message,
+      ...(event.errorType !== undefined && { type: event.errorType }),
+      ...(event.code !== undefined && { code: event.code }),
+    };
+    this.deps.metrics.agentErrors.labels(event.errorType ?? "error_event").inc();
+    this.log.error(
+      { event: "agent_error_event", error_type: event.errorType, code: event.code, reason: event.reason },
+      `agent error: ${event.message}`,
+    );
+  }
+
+  private readonly onAgentClose = (code: number, reasonBuf: Buffer): void => {
+    this.agentClosed = true;
+    const reason = reasonBuf.toString("utf8").slice(0, 200);
+    this.agentClose = { code, reason };
+    if (this.state === "closing" || this.state === "closed") {
+      this.maybeFinalize();
+      return;
+    }
+    if (this.state === "starting" && this.agentError === undefined && code !== 1000) {
+      this.deps.metrics.agentErrors.labels(`close_${code}`).inc();
+      this.agentError = { message: `agent closed during setup (${code} ${reason})`, code };
+    }
+    if (code === 1000) {
+      this.close(this.endCallRequested ? "agent_end_call" : "agent_ended", reason || undefined);
+    } else if (code === 1006) {
+      this.deps.metrics.agentErrors.labels("close_1006").inc();
+      this.close("agent_disconnected", "agent socket dropped (1006)");
+    } else {
+      if (this.state !== "starting") this.deps.metrics.agentErrors.labels(`close_${code}`).inc();
+      this.close("agent_error", `agent closed with ${code}${reason ? ` ${reason}` : ""}`);
+    }
+  };
+
+  private readonly onAgentSocketError = (err: Error): void => {
+    if (this.state === "closing" || this.state === "closed") return;
+    if (this.state === "starting" && this.agentError === undefined) {
+      const code = (err as { code?: string }).code;
+      const kind = err.message.includes("timed out") ? "timeout" : code ? "network" : "handshake";
+      this.onAgentConnectFailed(new AgentConnectError(kind, `agent WebSocket: ${err.message}`));
+      return;
+    }
+    this.log.warn({ event: "agent_socket_error", err: { message: err.message } }, "agent socket error");
+  };
+
+  private sendAgent(frame: string): void {
+    const ws = this.agent;
+    if (ws === null || ws.readyState !== WebSocket.OPEN) return;
+    if (ws.bufferedAmount > this.deps.config.limits.maxSocketBufferBytes) {
+      this.close("slow_peer", `agent socket has ${ws.bufferedAmount} bytes unsent`);
+      return;
+    }
+    ws.send(frame);
+  }
+
+  // ---------------------------------------------------------------- playout
+
+  /** Sends what the pacing allows now; keeps ticking while anything waits. */
+  private pump(now: number): void {
+    const lead = this.deps.config.audio.playoutLeadMs;
+    while (this.framer.hasFullFrame && this.clock.hasRoom(this.frameMs, lead, now)) {
+      this.sendFrame(this.framer.takeFrame() as Buffer, this.frameMs, now);
+    }
+    if (!this.framer.hasFullFrame) {
+      const idle = now - this.lastAgentAudioAt >= this.deps.config.audio.tailFlushMs || this.drainingPlayout;
+      if (idle) {
+        const left = this.framer.bufferedBytes;
+        if (left > 0) {
+          const { minFrameBytes, unitBytes, bytesPerMs } = this.rules;
+          const tailBytes = Math.max(minFrameBytes, Math.ceil(left / unitBytes) * unitBytes);
+          if (this.clock.hasRoom(tailBytes / bytesPerMs, lead, now) || this.drainingPlayout) {
+            const tail = this.framer.takeFinal() as Buffer;
+            this.sendFrame(tail, tail.length / this.rules.bytesPerMs, now);
+          }
+        }
+        if (this.framer.bufferedBytes === 0 && this.framesSinceMark > 0) this.sendMark(now);
+      }
+    }
+    const waiting = this.framer.bufferedBytes > 0 || this.framesSinceMark > 0;
+    if (waiting && !this.ticking) {
+      this.ticking = true;
+      this.deps.ticker.add(this);
+    }
+    if (this.drainingPlayout && this.framer.bufferedBytes === 0) this.schedulePlayoutClose(now);
+  }
+
+  onTick(now: number): boolean {
+    if (this.state === "closed") {
+      this.ticking = false;
+      return false;
+    }
+    this.pump(now);
+    this.ticking = this.framer.bufferedBytes > 0 || this.framesSinceMark > 0;
+    return this.ticking;
+  }
+
+  private sendFrame(pcm: Buffer, ms: number, now: number): void {
+    this.sendExotel(mediaFrame(this.encodedSid, pcm.toString("base64")));
+    this.clock.enqueue(ms, now);
+    this.framesSinceMark++;
+    this.stats.framesOut++;
+    this.stats.agentAudioMs += ms;
+    this.deps.metrics.framesDown.inc();
+    this.deps.metrics.audioSecondsDown.inc(ms / 1000);
+    if (this.stats.firstAudioMs === undefined) {
+      const sinceStart = now - this.startAt;
+      this.stats.firstAudioMs = sinceStart;
+      this.deps.metrics.firstAudioSeconds.observe(sinceStart / 1000);
+    }
+  }
+
+  /** End of a response segment: ask Exotel to tell us when the caller has heard it. */
+  private sendMark(now: number): void {
+    const name = `r${this.lastAudioEventId}-${++this.markSeq}`;
+    this.pendingMarks.set(name, this.clock.queuedMs(now) + now);
+    this.framesSinceMark = 0;
+    this.stats.marksSent++;
+    this.sendExotel(markFrame(this.encodedSid, name));
+  }
+
+  // ---------------------------------------------------------------- teardown
+
+  private armSilenceTimer(): void {
+    const limit = this.deps.config.limits.callerSilenceTimeoutMs;
+    const check = (): void => {
+      const quiet = this.deps.now() - this.lastCallerFrameAt;
+      if (quiet >= limit) {
+        this.close("caller_silence", `no media frames for ${Math.round(quiet)} ms`);
+        return;
+      }
+      this.silenceTimer = setTimeout(check, limit - quiet + 5);
+    };
+    this.silenceTimer = setTimeout(check, limit);
+  }
+
+  private onBadFrame(source: "exotel" | "agent", code: string, detail: string): void {
+    const n = source === "exotel" ? ++this.stats.badExotelFrames : ++this.stats.badAgentFrames;
+    this.deps.metrics.badFrames.labels(source, code).inc();
+    if (this.deps.badFrameLog.allow()) {
+      this.log.warn(
+        { event: "bad_frame", source, code, detail, count: n },
+        `bad ${source} frame skipped: ${detail}`,
+      );
+    }
+    if (n > MAX_BAD_FRAMES) this.close("protocol_error", `more than ${MAX_BAD_FRAMES} bad ${source} frames`);
+  }
+
+  private fail(err: unknown): void {
+    this.log.error({ event: "call_internal_error", err }, "unexpected error in call handler");
+    this.close("internal_error", (err as Error)?.message);
+  }
+
+  /**
+   * The only way a call ends. Caller-side endings close the agent at once; agent-side endings let
+   * the queued audio play out (bounded) before closing Exotel, so a goodbye is heard in full.
+   */
+  close(reason: EndReason, detail?: string): void {
+    if (this.state === "closing" || this.state === "closed") return;
+    const prior = this.state;
+    this.state = "closing";
+    this.endReason = reason;
+    this.endDetail = detail;
+    for (const t of [this.startTimer, this.agentTimer, this.maxDurationTimer, this.silenceTimer]) {
+      if (t) clearTimeout(t);
+    }
+    this.startTimer = this.agentTimer = this.maxDurationTimer = this.silenceTimer = null;
+    this.dtmf.dispose();
+    this.agentAbort.abort();
+    const info = END_REASONS[reason];
+    this.log[info.level](
+      { event: "call_ending", end_reason: reason, ended_by: info.by, detail, state: prior },
+      `call ending: ${info.text}${detail ? ` (${detail})` : ""}`,
+    );
+    const agentSide = info.by === "agent" || reason === "max_duration";
+    const somethingToPlay = this.framer.bufferedBytes > 0 || this.clock.queuedMs(this.deps.now()) > 0;
+    if (agentSide && somethingToPlay && !this.exotelClosed && prior === "active") {
+      this.drainingPlayout = true;
+      this.closeAgent();
+      this.playoutTimer = setTimeout(() => this.closeSockets(), this.deps.config.limits.closePlayoutMaxMs);
+      this.pump(this.deps.now());
+      return;
+    }
+    this.closeSockets();
+  }
+
+  private schedulePlayoutClose(now: number): void {
+    if (this.state !== "closing") return;
+    const wait = this.clock.queuedMs(now) + PLAYOUT_GRACE_MS;
+    if (this.playoutTimer) clearTimeout(this.playoutTimer);
+    this.playoutTimer = setTimeout(
+      () => this.closeSockets(),
+      Math.min(wait, this.deps.config.limits.closePlayoutMaxMs),
+    );
+  }
+
+  private closeAgent(): void {
+    const ws = this.agent;
+    if (ws === null || this.agentClosed) return;
+    if (ws.readyState === WebSocket.CONNECTING) {
+      ws.terminate();
+      return;
+    }
+    ws.close(1000);
+    setTimeout(() => {
+      if (!this.agentClosed) ws.terminate();
+    }, FORCE_CLOSE_MS).unref();
+  }
+
+  private closeSockets(): void {
+    if (this.playoutTimer) clearTimeout(this.playoutTimer);
+    this.playoutTimer = null;
+    this.drainingPlayout = false;
+    this.closeAgent();
+    if (!this.exotelClosed) {
+      const ws = this.exotel;
+      ws.close(EXOTEL_CLOSE_NORMAL);
+      setTimeout(() => {
+        if (!this.exotelClosed) ws.terminate();
+      }, FORCE_CLOSE_MS).unref();
+    }
+    this.maybeFinalize();
+  }
+
+  private maybeFinalize(): void {
+    if (this.finalized || this.state !== "closing" || this.drainingPlayout) return;
+    if (!this.exotelClosed || !this.agentClosed) return;
+    this.finalized = true;
+    this.state = "closed";
+    if (this.ticking) this.deps.ticker.delete(this);
+    this.ticking = false;
+    if (this.playoutTimer) clearTimeout(this.playoutTimer);
+    this.upConverter?.destroy();
+    this.downConverter?.destroy();
+    this.framer.clear();
+    this.pendingUp = [];
+    this.pendingMarks.clear();
+    this.exotel.removeAllListeners();
+    this.agent?.removeAllListeners();
+    // A late 'error' after removeAllListeners would crash the process: keep a no-op listener.
+    this.exotel.on("error", noop);
+    this.agent?.on("error", noop);
+
+    const info = END_REASONS[this.endReason];
+    const now = this.deps.now();
+    const summary = buildSummary({
+      callId: this.id,
+      callSid: this.callSid,
+      streamSid: this.streamSid,
+      accountSid: this.accountSid,
+      conversationId: this.conversationId,
+      agentId: this.agentId,
+      from: this.from,
+      to: this.to,
+      sampleRate: this.sampleRate,
+      agentFormats: this.agentFormats && {
+        input: formatName(this.agentFormats.input),
+        output: formatName(this.agentFormats.output),
+      },
+      customParameters: this.customParameters,
+      startedAt: this.startedAt,
+      durationMs: now - this.createdAt,
+      endReason: this.endReason,
+      endedBy: info.by,
+      endDetail: this.endDetail,
+      agentClose: this.agentClose,
+      agentError: this.agentError,
+      heardAgentMs: this.clock.heardMs(now),
+      clearedAgentMs: this.clock.clearedMs,
+      stats: this.stats,
+    });
+    this.log[info.level === "error" ? "error" : "info"](summary, "call summary");
+    this.deps.metrics.callsEnded.labels(this.endReason, info.by).inc();
+    this.deps.metrics.activeCalls.dec();
+    try {
+      this.deps.onSummary?.(summary);
+    } finally {
+      this.deps.onClosed(this);
+    }
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private relabel(): void {
+    this.log = callLogger(this.deps.log, {
+      call_id: this.id,
+      call_sid: this.callSid,
+      stream_sid: this.streamSid,
+      conversation_id: this.conversationId,
+    });
+  }
+
+  private elapsedS(): number {
+    return Math.round(this.deps.now() - this.createdAt) / 1000;
+  }
+
+  /** For /health and drain. */
+  describe(): Record<string, unknown> {
+    return {
+      call_sid: this.callSid,
+      stream_sid: this.streamSid,
+      conversation_id: this.conversationId,
+      state: this.state,
+      duration_s: Math.round(this.deps.now() - this.createdAt) / 1000,
+    };
+  }
+
+  get endedReason(): EndReason | undefined {
+    return this.state === "closing" || this.state === "closed" ? this.endReason : undefined;
+  }
+}
+
+function noop(): void {}

@@ -1,0 +1,149 @@
+/**
+ * Per-call counters and the one `call_summary` record logged when a call ends. Kept apart from
+ * the Call so the record's shape is visible in one place (log sinks and dashboards depend on it).
+ */
+import type { EndedBy, EndReason } from "../errors.js";
+
+export interface TranscriptTurn {
+  readonly role: "agent" | "user";
+  readonly text: string;
+  /** Seconds since the call started. */
+  readonly at: number;
+  readonly interrupted?: boolean;
+}
+
+const MAX_TURNS = 200;
+const MAX_TURN_CHARS = 1000;
+
+export class CallStats {
+  framesIn = 0;
+  framesOut = 0;
+  bytesIn = 0;
+  callerAudioMs = 0;
+  agentAudioMs = 0;
+  agentChunks = 0;
+  lateAgentChunksDropped = 0;
+  interruptions = 0;
+  marksSent = 0;
+  marksEchoed = 0;
+  badExotelFrames = 0;
+  badAgentFrames = 0;
+  dtmf = "";
+  transcriptTurns = 0;
+  readonly transcript: TranscriptTurn[] = [];
+  pingCount = 0;
+  pingMsSum = 0;
+  pingMsMax = 0;
+  setupMs: number | undefined;
+  firstAudioMs: number | undefined;
+  readonly responseLatenciesMs: number[] = [];
+  toolCalls: string[] = [];
+
+  addTurn(turn: TranscriptTurn): void {
+    this.transcriptTurns++;
+    if (this.transcript.length < MAX_TURNS) {
+      this.transcript.push(
+        turn.text.length > MAX_TURN_CHARS
+          ? { ...turn, text: `${turn.text.slice(0, MAX_TURN_CHARS)}...` }
+          : turn,
+      );
+    }
+  }
+
+  /** After a barge-in the agent sends the text the caller actually heard. */
+  correctLastAgentTurn(corrected: string): void {
+    for (let i = this.transcript.length - 1; i >= 0; i--) {
+      const t = this.transcript[i] as TranscriptTurn;
+      if (t.role === "agent") {
+        this.transcript[i] = { ...t, text: corrected.slice(0, MAX_TURN_CHARS), interrupted: true };
+        return;
+      }
+    }
+  }
+
+  addPing(ms: number): void {
+    this.pingCount++;
+    this.pingMsSum += ms;
+    if (ms > this.pingMsMax) this.pingMsMax = ms;
+  }
+}
+
+export interface SummaryInput {
+  readonly callId: string;
+  readonly callSid: string;
+  readonly streamSid: string;
+  readonly accountSid: string;
+  readonly conversationId: string;
+  readonly agentId: string;
+  readonly from: string;
+  readonly to: string;
+  readonly sampleRate: number;
+  readonly agentFormats: { readonly input: string; readonly output: string } | undefined;
+  readonly customParameters: Readonly<Record<string, string>>;
+  readonly startedAt: Date;
+  readonly durationMs: number;
+  readonly endReason: EndReason;
+  readonly endedBy: EndedBy;
+  readonly endDetail: string | undefined;
+  readonly agentClose: { readonly code: number; readonly reason: string } | undefined;
+  readonly agentError:
+    | { readonly message: string; readonly type?: string; readonly code?: number }
+    | undefined;
+  readonly heardAgentMs: number;
+  readonly clearedAgentMs: number;
+  readonly stats: CallStats;
+}
+
+const round = (ms: number) => Math.round(ms);
+const seconds = (ms: number) => Math.round(ms) / 1000;
+
+export function buildSummary(s: SummaryInput): Record<string, unknown> {
+  const st = s.stats;
+  const lat = st.responseLatenciesMs;
+  return {
+    event: "call_summary",
+    call_sid: s.callSid,
+    stream_sid: s.streamSid,
+    account_sid: s.accountSid,
+    conversation_id: s.conversationId,
+    agent_id: s.agentId,
+    from: s.from,
+    to: s.to,
+    custom_parameters: s.customParameters,
+    sample_rate: s.sampleRate,
+    agent_audio_formats: s.agentFormats,
+    started_at: s.startedAt.toISOString(),
+    duration_s: seconds(s.durationMs),
+    end_reason: s.endReason,
+    ended_by: s.endedBy,
+    end_detail: s.endDetail,
+    agent_close: s.agentClose,
+    agent_error: s.agentError,
+    setup_ms: st.setupMs === undefined ? undefined : round(st.setupMs),
+    time_to_first_audio_ms: st.firstAudioMs === undefined ? undefined : round(st.firstAudioMs),
+    response_latency_ms:
+      lat.length === 0
+        ? undefined
+        : {
+            count: lat.length,
+            avg: round(lat.reduce((a, b) => a + b, 0) / lat.length),
+            max: round(Math.max(...lat)),
+          },
+    caller_audio_s: seconds(st.callerAudioMs),
+    agent_audio_s: seconds(st.agentAudioMs),
+    agent_audio_heard_s: seconds(s.heardAgentMs),
+    agent_audio_cut_s: seconds(s.clearedAgentMs),
+    frames_in: st.framesIn,
+    frames_out: st.framesOut,
+    interruptions: st.interruptions,
+    late_agent_chunks_dropped: st.lateAgentChunksDropped,
+    dtmf: st.dtmf,
+    marks: { sent: st.marksSent, echoed: st.marksEchoed },
+    bad_frames: { exotel: st.badExotelFrames, agent: st.badAgentFrames },
+    agent_ping_ms:
+      st.pingCount === 0 ? undefined : { avg: round(st.pingMsSum / st.pingCount), max: round(st.pingMsMax) },
+    tool_calls: st.toolCalls.length === 0 ? undefined : st.toolCalls,
+    transcript_turns: st.transcriptTurns,
+    transcript: st.transcript,
+  };
+}

@@ -1,0 +1,270 @@
+/**
+ * Configuration from the environment (and `.env` when present, loaded by main.ts), validated once
+ * at start-up with every problem reported in one line, then frozen. Names in design.md are fixed
+ * (deploy scripts and operators depend on them); the original Python bridge's knobs keep working
+ * (`BRIDGE_PORT`, `CHUNK_SIZE` in bytes at 8 kHz, `ELEVENLABS_REGION`, `LOG_LEVEL`).
+ */
+import { z } from "zod";
+import { REGION_HOSTS } from "./elevenlabs/hosts.js";
+import type { ConversationOverrides } from "./elevenlabs/messages.js";
+
+export type DtmfMode = "user_message" | "contextual_update" | "off";
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly agent: {
+    readonly defaultAgentId: string;
+    readonly apiKey: string | undefined;
+    readonly region: keyof typeof REGION_HOSTS;
+    readonly baseUrl: string | undefined;
+    /** `"*"` allows any agent_id from the call; otherwise exactly these (plus the default). */
+    readonly allowedAgentIds: "*" | ReadonlySet<string>;
+    readonly overrides: ConversationOverrides;
+  };
+  readonly exotel: {
+    /** `key:token` expected in the upgrade's Basic auth; undefined disables the check. */
+    readonly basicAuth: string | undefined;
+  };
+  readonly audio: {
+    /** Target frame to Exotel in bytes at 8 kHz (scaled to the stream rate). */
+    readonly chunkBytesAt8k: number;
+    /** Max audio queued at Exotel ahead of real time. */
+    readonly playoutLeadMs: number;
+    /** Agent silent this long = end of response: flush the padded tail. */
+    readonly tailFlushMs: number;
+    readonly resamplerQuality: number;
+  };
+  readonly dtmf: {
+    readonly mode: DtmfMode;
+    /** Digits are sent after `#` or after this pause. */
+    readonly flushMs: number;
+  };
+  readonly limits: {
+    readonly maxConcurrentCalls: number;
+    readonly startTimeoutMs: number;
+    readonly agentConnectTimeoutMs: number;
+    readonly maxCallDurationMs: number;
+    readonly callerSilenceTimeoutMs: number;
+    readonly drainTimeoutMs: number;
+    /** After the agent ends, how long queued audio may keep playing before we close Exotel. */
+    readonly closePlayoutMaxMs: number;
+    readonly exotelMaxMessageBytes: number;
+    readonly agentMaxMessageBytes: number;
+    /** Agent audio buffered in the bridge beyond this ends the call (a runaway or stuck pipeline). */
+    readonly maxBufferedAudioMs: number;
+    /** A socket with more than this many bytes unsent is a stuck peer: its call ends. */
+    readonly maxSocketBufferBytes: number;
+  };
+  readonly log: {
+    readonly level: string;
+    readonly callLogDir: string | undefined;
+  };
+}
+
+type Env = Record<string, string | undefined>;
+
+const blankToUndefined = (v: unknown) => (typeof v === "string" && v.trim() === "" ? undefined : v);
+
+function int(min: number, max: number, def: number, unit = "", multipleOf = 1) {
+  const range = `an integer ${min}..${max}${unit}`;
+  return z.preprocess(
+    (v) => (v === undefined || (typeof v === "string" && v.trim() === "") ? String(def) : v),
+    z
+      .string()
+      .regex(/^\s*\d+\s*$/, { message: `must be ${range}` })
+      .transform(Number)
+      .pipe(
+        z
+          .number()
+          .min(min, { message: `must be ${range}` })
+          .max(max, { message: `must be ${range}` })
+          .multipleOf(multipleOf, { message: `must be a multiple of ${multipleOf}` }),
+      ),
+  ) as unknown as z.ZodType<number>;
+}
+
+function optionalString(check?: (v: string) => string | undefined) {
+  return z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .superRefine((v, ctx) => {
+        const problem = check?.(v);
+        if (problem) ctx.addIssue({ code: "custom", message: problem });
+      })
+      .optional(),
+  ) as unknown as z.ZodType<string | undefined>;
+}
+
+function oneOf<T extends string>(values: readonly T[], def: T) {
+  return z.preprocess(
+    (v) => (typeof v === "string" && v.trim() !== "" ? v.trim().toLowerCase() : def),
+    z.enum(values as [T, ...T[]], { message: `must be one of ${values.join("|")}` }),
+  ) as unknown as z.ZodType<T>;
+}
+
+const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+
+const schema = z.object({
+  // 0 = any free port (tests). PORT is optional: only Cloud Run and similar set it.
+  PORT: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .regex(/^\s*\d+\s*$/, { message: "must be an integer 0..65535" })
+      .transform(Number)
+      .pipe(z.number().max(65535, { message: "must be an integer 0..65535" }))
+      .optional(),
+  ) as unknown as z.ZodType<number | undefined>,
+  BRIDGE_PORT: int(0, 65535, 10002),
+  BRIDGE_HOST: optionalString(),
+  ELEVENLABS_AGENT_ID: z.preprocess(
+    blankToUndefined,
+    z
+      .string({ message: "is required (the default ElevenLabs agent id)" })
+      .regex(/^[A-Za-z0-9_-]{1,128}$/, { message: "must be an agent id (letters, digits, _ and -)" }),
+  ),
+  ELEVENLABS_API_KEY: optionalString((v) => (/\s/.test(v) ? "must not contain whitespace" : undefined)),
+  ELEVENLABS_REGION: oneOf(Object.keys(REGION_HOSTS) as (keyof typeof REGION_HOSTS)[], "default"),
+  ELEVENLABS_BASE_URL: optionalString((v) => {
+    try {
+      const u = new URL(v);
+      if (u.protocol !== "https:" && u.protocol !== "http:") return "must be an http(s):// origin";
+      if (u.search || u.hash || u.username)
+        return "must be a plain origin (no query, fragment or credentials)";
+      return undefined;
+    } catch {
+      return "must be an http(s):// origin";
+    }
+  }),
+  ELEVENLABS_ALLOWED_AGENT_IDS: optionalString((v) =>
+    v.trim() === "*" || v.split(",").every((s) => /^[A-Za-z0-9_-]{0,128}$/.test(s.trim()))
+      ? undefined
+      : "must be * or a comma-separated list of agent ids",
+  ),
+  ELEVENLABS_FIRST_MESSAGE: z.string().optional(),
+  ELEVENLABS_LANGUAGE: optionalString((v) =>
+    /^[a-z]{2,3}(-[A-Za-z]{2,4})?$/.test(v) ? undefined : "must be a language code such as hi or en",
+  ),
+  ELEVENLABS_PROMPT: optionalString(),
+  ELEVENLABS_VOICE_ID: optionalString((v) =>
+    /^[A-Za-z0-9_-]{1,64}$/.test(v) ? undefined : "must be a voice id",
+  ),
+  EXOTEL_BASIC_AUTH: optionalString((v) =>
+    /^[^:]+:.+$/.test(v) ? undefined : "must be key:token (both parts non-empty)",
+  ),
+  LOG_LEVEL: oneOf(LOG_LEVELS, "info"),
+  CALL_LOG_DIR: optionalString(),
+  CHUNK_SIZE: int(3200, 100_000, 3200, " bytes at 8 kHz", 320),
+  PLAYOUT_LEAD_MS: int(200, 5000, 400, " ms"),
+  TAIL_FLUSH_MS: int(20, 2000, 80, " ms"),
+  RESAMPLER_QUALITY: int(0, 10, 5),
+  DTMF_MODE: oneOf(["user_message", "contextual_update", "off"] as const, "user_message"),
+  DTMF_FLUSH_MS: int(100, 30_000, 1500, " ms"),
+  MAX_CONCURRENT_CALLS: int(1, 100_000, 500),
+  START_TIMEOUT_MS: int(500, 120_000, 10_000, " ms"),
+  AGENT_CONNECT_TIMEOUT_MS: int(500, 60_000, 8000, " ms"),
+  MAX_CALL_DURATION_S: int(10, 24 * 3600, 3600, " s"),
+  CALLER_SILENCE_TIMEOUT_MS: int(1000, 3_600_000, 20_000, " ms"),
+  DRAIN_TIMEOUT_MS: int(0, 3_600_000, 8000, " ms"),
+  CLOSE_PLAYOUT_MAX_MS: int(0, 120_000, 20_000, " ms"),
+  EXOTEL_MAX_MESSAGE_BYTES: int(4096, 64 * 1024 * 1024, 512 * 1024, " bytes"),
+  AGENT_MAX_MESSAGE_BYTES: int(4096, 64 * 1024 * 1024, 4 * 1024 * 1024, " bytes"),
+  MAX_BUFFERED_AUDIO_MS: int(1000, 3_600_000, 120_000, " ms"),
+  MAX_SOCKET_BUFFER_BYTES: int(16 * 1024, 256 * 1024 * 1024, 4 * 1024 * 1024, " bytes"),
+});
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+/** Parses and validates; throws one ConfigError naming every bad variable. */
+export function loadConfig(env: Env = process.env): Config {
+  const parsed = schema.safeParse(env);
+  const problems: string[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const name = String(issue.path[0] ?? "?");
+      const got = env[name];
+      const shown =
+        got === undefined || name.includes("KEY") || name.includes("AUTH") ? "" : ` (got "${got}")`;
+      problems.push(`${name} ${issue.message}${shown}`);
+    }
+    throw new ConfigError(`invalid configuration: ${problems.join("; ")}`);
+  }
+  const e = parsed.data;
+  const frameMs = e.CHUNK_SIZE / 16;
+  if (e.PLAYOUT_LEAD_MS < frameMs)
+    problems.push(
+      `PLAYOUT_LEAD_MS must be at least one frame (${frameMs} ms for CHUNK_SIZE=${e.CHUNK_SIZE})`,
+    );
+  if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join("; ")}`);
+
+  const allowed = e.ELEVENLABS_ALLOWED_AGENT_IDS?.trim();
+  const overrides: ConversationOverrides = {
+    ...(e.ELEVENLABS_FIRST_MESSAGE !== undefined && { firstMessage: e.ELEVENLABS_FIRST_MESSAGE }),
+    ...(e.ELEVENLABS_LANGUAGE !== undefined && { language: e.ELEVENLABS_LANGUAGE }),
+    ...(e.ELEVENLABS_PROMPT !== undefined && { prompt: e.ELEVENLABS_PROMPT }),
+    ...(e.ELEVENLABS_VOICE_ID !== undefined && { voiceId: e.ELEVENLABS_VOICE_ID }),
+  };
+  const config: Config = {
+    // Cloud Run sets PORT; it wins over the original bridge's BRIDGE_PORT.
+    port: e.PORT ?? e.BRIDGE_PORT,
+    host: e.BRIDGE_HOST ?? "0.0.0.0",
+    agent: {
+      defaultAgentId: e.ELEVENLABS_AGENT_ID,
+      apiKey: e.ELEVENLABS_API_KEY,
+      region: e.ELEVENLABS_REGION,
+      baseUrl: e.ELEVENLABS_BASE_URL?.replace(/\/+$/, ""),
+      allowedAgentIds:
+        allowed === "*"
+          ? "*"
+          : new Set(
+              (allowed ?? "")
+                .split(",")
+                .map((s) => s.trim())
+                .filter(Boolean),
+            ),
+      overrides,
+    },
+    exotel: { basicAuth: e.EXOTEL_BASIC_AUTH },
+    audio: {
+      chunkBytesAt8k: e.CHUNK_SIZE,
+      playoutLeadMs: e.PLAYOUT_LEAD_MS,
+      tailFlushMs: e.TAIL_FLUSH_MS,
+      resamplerQuality: e.RESAMPLER_QUALITY,
+    },
+    dtmf: { mode: e.DTMF_MODE, flushMs: e.DTMF_FLUSH_MS },
+    limits: {
+      maxConcurrentCalls: e.MAX_CONCURRENT_CALLS,
+      startTimeoutMs: e.START_TIMEOUT_MS,
+      agentConnectTimeoutMs: e.AGENT_CONNECT_TIMEOUT_MS,
+      maxCallDurationMs: e.MAX_CALL_DURATION_S * 1000,
+      callerSilenceTimeoutMs: e.CALLER_SILENCE_TIMEOUT_MS,
+      drainTimeoutMs: e.DRAIN_TIMEOUT_MS,
+      closePlayoutMaxMs: e.CLOSE_PLAYOUT_MAX_MS,
+      exotelMaxMessageBytes: e.EXOTEL_MAX_MESSAGE_BYTES,
+      agentMaxMessageBytes: e.AGENT_MAX_MESSAGE_BYTES,
+      maxBufferedAudioMs: e.MAX_BUFFERED_AUDIO_MS,
+      maxSocketBufferBytes: e.MAX_SOCKET_BUFFER_BYTES,
+    },
+    log: { level: e.LOG_LEVEL, callLogDir: e.CALL_LOG_DIR },
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === "object" && !(o instanceof Set)) {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+
+/** Whether a call may use `agentId` (the default agent is always allowed). */
+export function isAgentAllowed(config: Config, agentId: string): boolean {
+  if (agentId === config.agent.defaultAgentId) return true;
+  const allowed = config.agent.allowedAgentIds;
+  return allowed === "*" || allowed.has(agentId);
+}

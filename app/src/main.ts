@@ -1,0 +1,74 @@
+/**
+ * Process entry point: config (env, plus `.env` when present), logger, bridge, signals.
+ * A bad configuration stops the process with one line naming every problem (exit 78, EX_CONFIG).
+ */
+import { existsSync } from "node:fs";
+import { CallLogWriter } from "./call/call-log.js";
+import { ConfigError, loadConfig } from "./config.js";
+import { createLogger } from "./log.js";
+import { Bridge, VERSION } from "./server.js";
+
+const EXIT_CONFIG = 78;
+
+function readConfig() {
+  if (existsSync(".env")) process.loadEnvFile(".env");
+  try {
+    return loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`exotel-bridge: ${err.message}\n`);
+      process.exit(EXIT_CONFIG);
+    }
+    throw err;
+  }
+}
+
+async function main(): Promise<void> {
+  const config = readConfig();
+  const log = createLogger(config.log.level);
+  const callLog = config.log.callLogDir ? new CallLogWriter(config.log.callLogDir, log) : undefined;
+  const bridge = new Bridge({ config, log, ...(callLog && { onSummary: (s) => callLog.write(s) }) });
+
+  process.on("unhandledRejection", (reason) => {
+    log.error({ event: "unhandled_rejection", err: reason }, "unhandled promise rejection");
+  });
+  process.on("uncaughtException", (err) => {
+    log.fatal({ event: "uncaught_exception", err }, "uncaught exception; exiting");
+    log.flush(() => process.exit(1));
+  });
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ event: "signal", signal }, `${signal}: draining live calls`);
+    bridge
+      .drain()
+      .catch((err) => log.error({ event: "drain_error", err }, "drain failed"))
+      .finally(() => log.flush(() => process.exit(0)));
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+
+  const address = await bridge.listen();
+  log.info(
+    {
+      event: "listening",
+      port: address.port,
+      host: address.address,
+      version: VERSION,
+      agent_id: config.agent.defaultAgentId,
+      agent_auth: config.agent.apiKey ? "signed_url" : "public_agent",
+      region: config.agent.region,
+      base_url: config.agent.baseUrl,
+      exotel_basic_auth: config.exotel.basicAuth !== undefined,
+      max_concurrent_calls: config.limits.maxConcurrentCalls,
+    },
+    `exotel-bridge listening on ${address.address}:${address.port} (Exotel stream path /media)`,
+  );
+}
+
+main().catch((err) => {
+  process.stderr.write(`exotel-bridge: failed to start: ${(err as Error)?.message ?? err}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,111 @@
+/**
+ * Prometheus metrics (prom-client) on a registry per bridge instance, so tests can run several
+ * bridges in one process. Hot-path counters are pre-bound to their labels: `.inc()` on a bound
+ * child does no label hashing.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+
+const LATENCY_BUCKETS = [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 8, 13];
+
+export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
+  const registry = new Registry();
+  if (options.defaultMetrics !== false)
+    collectDefaultMetrics({ register: registry, prefix: "exotel_bridge_" });
+  const mk = { registers: [registry] };
+
+  const activeCalls = new Gauge({ name: "exotel_bridge_active_calls", help: "Calls in progress", ...mk });
+  const callsStarted = new Counter({
+    name: "exotel_bridge_calls_started_total",
+    help: "Exotel streams accepted",
+    ...mk,
+  });
+  const callsEnded = new Counter({
+    name: "exotel_bridge_calls_ended_total",
+    help: "Calls ended, by end reason and who ended them",
+    labelNames: ["reason", "ended_by"] as const,
+    ...mk,
+  });
+  const upgradesRefused = new Counter({
+    name: "exotel_bridge_upgrades_refused_total",
+    help: "WebSocket upgrades refused before a call started, by HTTP status",
+    labelNames: ["status"] as const,
+    ...mk,
+  });
+  const setupSeconds = new Histogram({
+    name: "exotel_bridge_call_setup_seconds",
+    help: "From the Exotel socket opening to the agent conversation starting (metadata received)",
+    buckets: LATENCY_BUCKETS,
+    ...mk,
+  });
+  const firstAudioSeconds = new Histogram({
+    name: "exotel_bridge_time_to_first_audio_seconds",
+    help: "From the Exotel start event to the first agent audio sent to Exotel",
+    buckets: LATENCY_BUCKETS,
+    ...mk,
+  });
+  const responseLatencySeconds = new Histogram({
+    name: "exotel_bridge_response_latency_seconds",
+    help: "From the caller's final transcript to the first audio of the agent's reply",
+    buckets: LATENCY_BUCKETS,
+    ...mk,
+  });
+  const interruptions = new Counter({ name: "exotel_bridge_interruptions_total", help: "Barge-ins", ...mk });
+  const frames = new Counter({
+    name: "exotel_bridge_frames_total",
+    help: "Audio frames relayed, by direction",
+    labelNames: ["direction"] as const,
+    ...mk,
+  });
+  const audioSeconds = new Counter({
+    name: "exotel_bridge_audio_seconds_total",
+    help: "Seconds of audio relayed, by direction",
+    labelNames: ["direction"] as const,
+    ...mk,
+  });
+  const agentErrors = new Counter({
+    name: "exotel_bridge_agent_errors_total",
+    help: "Agent-side failures, by type (connect failures, error events, error closes)",
+    labelNames: ["type"] as const,
+    ...mk,
+  });
+  const badFrames = new Counter({
+    name: "exotel_bridge_bad_frames_total",
+    help: "Frames that could not be parsed, by source and error code",
+    labelNames: ["source", "code"] as const,
+    ...mk,
+  });
+  const dtmfDigits = new Counter({
+    name: "exotel_bridge_dtmf_digits_total",
+    help: "DTMF digits received",
+    ...mk,
+  });
+  const agentPingMs = new Histogram({
+    name: "exotel_bridge_agent_ping_ms",
+    help: "Round-trip time the agent service reports in its pings",
+    buckets: [10, 25, 50, 100, 200, 400, 800, 1600],
+    ...mk,
+  });
+
+  return {
+    registry,
+    activeCalls,
+    callsStarted,
+    callsEnded,
+    upgradesRefused,
+    setupSeconds,
+    firstAudioSeconds,
+    responseLatencySeconds,
+    interruptions,
+    agentErrors,
+    badFrames,
+    dtmfDigits,
+    agentPingMs,
+    // Pre-bound hot-path children.
+    framesUp: frames.labels("caller_to_agent"),
+    framesDown: frames.labels("agent_to_caller"),
+    audioSecondsUp: audioSeconds.labels("caller_to_agent"),
+    audioSecondsDown: audioSeconds.labels("agent_to_caller"),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

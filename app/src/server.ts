@@ -1,0 +1,218 @@
+/**
+ * HTTP surface and wiring (design.md, "HTTP surface"):
+ *   WS  /media    Exotel Voicebot stream (one connection = one call)
+ *   GET /healthz  liveness: 200 while the process is up
+ *   GET /readyz   readiness: 503 while draining
+ *   GET /health   JSON with active calls (shape compatible with the original bridge)
+ *   GET /metrics  Prometheus text
+ * WebSocket routes stay on `app` (express-ws patches Express 4's router only; we run Express 5).
+ */
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import express from "express";
+import expressWs from "express-ws";
+import type WebSocket from "ws";
+import { EXOTEL_UNIT_MS } from "./audio/framer.js";
+import { Call, type CallRequest } from "./call/call.js";
+import { Ticker } from "./call/ticker.js";
+import { ClientToolRegistry } from "./call/tools.js";
+import type { Config } from "./config.js";
+import { agentEndpoints } from "./elevenlabs/hosts.js";
+import { createLogger, type Logger, LogRateLimiter } from "./log.js";
+import { createMetrics, type Metrics } from "./metrics.js";
+import { MEDIA_PATH, verifyUpgrade } from "./upgrade.js";
+
+export const VERSION = "0.1.0";
+
+export interface BridgeOptions {
+  readonly config: Config;
+  readonly log?: Logger;
+  readonly metrics?: Metrics;
+  readonly tools?: ClientToolRegistry;
+  /** Extra per-call hook, after the summary is logged (call logs, recordings). */
+  readonly onSummary?: (summary: Record<string, unknown>) => void;
+}
+
+const HTTP_STATUS_TEXT: Record<number, string> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  503: "Service Unavailable",
+};
+
+export class Bridge {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly tools: ClientToolRegistry;
+  readonly server: http.Server;
+  readonly calls = new Set<Call>();
+  private readonly ticker = new Ticker(EXOTEL_UNIT_MS);
+  private readonly badFrameLog = new LogRateLimiter(20, 40);
+  private readonly pendingCalls = new WeakMap<object, CallRequest>();
+  private draining = false;
+  private readonly startedAt = Date.now();
+  private readonly onSummary: ((summary: Record<string, unknown>) => void) | undefined;
+
+  constructor(options: BridgeOptions) {
+    this.config = options.config;
+    this.log = options.log ?? createLogger(options.config.log.level);
+    this.metrics = options.metrics ?? createMetrics();
+    this.tools = options.tools ?? new ClientToolRegistry();
+    this.onSummary = options.onSummary;
+    const app = express();
+    app.disable("x-powered-by");
+    this.server = http.createServer(app);
+    // Calls last up to an hour on one request: no Node-side request/header timeouts on upgrades.
+    this.server.requestTimeout = 0;
+    this.server.headersTimeout = 15_000;
+    this.server.keepAliveTimeout = 65_000;
+
+    const ws = expressWs(app, this.server, {
+      wsOptions: {
+        perMessageDeflate: false,
+        maxPayload: this.config.limits.exotelMaxMessageBytes,
+        verifyClient: this.verifyClient,
+      },
+    });
+    ws.app.ws(MEDIA_PATH, this.onExotelSocket);
+
+    app.get("/healthz", (_req, res) => {
+      res.type("text/plain").send("ok");
+    });
+    app.get("/readyz", (_req, res) => {
+      res
+        .status(this.draining ? 503 : 200)
+        .type("text/plain")
+        .send(this.draining ? "draining" : "ready");
+    });
+    app.get("/health", (_req, res) => {
+      res.json({
+        status: this.draining ? "draining" : "healthy",
+        active_calls: this.calls.size,
+        max_concurrent_calls: this.config.limits.maxConcurrentCalls,
+        uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
+        version: VERSION,
+        calls: [...this.calls].map((c) => c.describe()),
+      });
+    });
+    app.get("/metrics", async (_req, res) => {
+      res.type(this.metrics.registry.contentType).send(await this.metrics.registry.metrics());
+    });
+    app.get(MEDIA_PATH, (_req, res) => {
+      // Plain HTTP on the stream path: it only speaks WebSocket.
+      res.status(426).set("Upgrade", "websocket").type("text/plain").send("Upgrade Required");
+    });
+    app.use((_req, res) => {
+      res.status(404).type("text/plain").send("Not Found");
+    });
+  }
+
+  private readonly verifyClient = (
+    info: { req: http.IncomingMessage },
+    done: (ok: boolean, code?: number, message?: string, headers?: http.OutgoingHttpHeaders) => void,
+  ): void => {
+    const verdict = verifyUpgrade(info.req, this.config, {
+      draining: this.draining,
+      activeCalls: this.calls.size,
+    });
+    if (verdict.ok) {
+      this.pendingCalls.set(info.req, verdict.call);
+      done(true);
+      return;
+    }
+    this.metrics.upgradesRefused.labels(String(verdict.status)).inc();
+    this.log.warn(
+      {
+        event: "upgrade_refused",
+        status: verdict.status,
+        reason: verdict.reason,
+        remote: info.req.socket.remoteAddress,
+      },
+      "refused an Exotel upgrade",
+    );
+    const headers =
+      verdict.status === 401 ? { "WWW-Authenticate": 'Basic realm="exotel-bridge"' } : undefined;
+    done(false, verdict.status, HTTP_STATUS_TEXT[verdict.status], headers);
+  };
+
+  private readonly onExotelSocket = (socket: WebSocket, req: http.IncomingMessage): void => {
+    const request = this.pendingCalls.get(req);
+    if (request === undefined) {
+      socket.close(1008);
+      return;
+    }
+    this.pendingCalls.delete(req);
+    const call = new Call(socket, request, {
+      config: this.config,
+      endpoints: agentEndpoints(this.config.agent.region, this.config.agent.baseUrl),
+      log: this.log,
+      metrics: this.metrics,
+      ticker: this.ticker,
+      tools: this.tools,
+      badFrameLog: this.badFrameLog,
+      now: () => performance.now(),
+      onClosed: (c) => this.calls.delete(c),
+      ...(this.onSummary && { onSummary: this.onSummary }),
+    });
+    this.calls.add(call);
+  };
+
+  async listen(port = this.config.port, host = this.config.host): Promise<AddressInfo> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(port, host, () => {
+        this.server.off("error", reject);
+        resolve();
+      });
+    });
+    return this.server.address() as AddressInfo;
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  /**
+   * Graceful shutdown: refuse new calls (readyz 503, upgrades 503), let live calls finish for up
+   * to `timeoutMs`, then end the rest cleanly on both sides and close the listener.
+   */
+  async drain(timeoutMs = this.config.limits.drainTimeoutMs): Promise<void> {
+    if (!this.draining) {
+      this.draining = true;
+      this.log.info(
+        { event: "drain_start", active_calls: this.calls.size, timeout_ms: timeoutMs },
+        "draining",
+      );
+    }
+    const deadline = Date.now() + timeoutMs;
+    while (this.calls.size > 0 && Date.now() < deadline) await sleep(Math.min(100, deadline - Date.now()));
+    if (this.calls.size > 0) {
+      this.log.warn(
+        { event: "drain_timeout", active_calls: this.calls.size },
+        "drain timeout: ending remaining calls",
+      );
+      for (const call of this.calls) call.close("server_shutdown");
+      const hard = Date.now() + 1500;
+      while (this.calls.size > 0 && Date.now() < hard) await sleep(20);
+    }
+    await this.close();
+  }
+
+  /** Closes the listener and every connection; live calls are ended with `server_shutdown`. */
+  async close(): Promise<void> {
+    this.draining = true;
+    for (const call of this.calls) call.close("server_shutdown");
+    this.ticker.stop();
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+    this.log.info({ event: "bridge_closed" }, "bridge closed");
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,77 @@
+/**
+ * Decides whether an HTTP upgrade on the Exotel path may become a call, before any WebSocket
+ * exists: refusals are plain HTTP statuses (401, 403, 404, 400, 503) with no detail in the body.
+ * Pure apart from reading the request; server.ts applies the verdict.
+ */
+import { timingSafeEqual } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import { type ExotelSampleRate, isExotelSampleRate } from "./audio/formats.js";
+import type { CallRequest } from "./call/call.js";
+import { type Config, isAgentAllowed } from "./config.js";
+
+export const MEDIA_PATH = "/media";
+
+export type UpgradeVerdict =
+  | { readonly ok: true; readonly call: CallRequest }
+  | { readonly ok: false; readonly status: 400 | 401 | 403 | 404 | 503; readonly reason: string };
+
+export interface UpgradeState {
+  readonly draining: boolean;
+  readonly activeCalls: number;
+}
+
+/**
+ * Constant-time comparison of the presented Basic credential with the expected `key:token`.
+ * Both sides are hashed-length-independent: compared as fixed-size buffers so neither length nor
+ * content leaks through timing.
+ */
+export function basicAuthMatches(header: string | undefined, expected: string): boolean {
+  const want = Buffer.from(expected, "utf8");
+  let got = Buffer.alloc(0);
+  if (header !== undefined) {
+    const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
+    if (m) got = Buffer.from(m[1] as string, "base64");
+  }
+  const size = Math.max(want.length, got.length, 1);
+  const a = Buffer.alloc(size);
+  const b = Buffer.alloc(size);
+  want.copy(a);
+  got.copy(b);
+  // Length check after the constant-time compare, so it does not short-circuit it.
+  return timingSafeEqual(a, b) && want.length === got.length;
+}
+
+function firstValues(params: URLSearchParams): Record<string, string> {
+  const out: Record<string, string> = Object.create(null);
+  for (const [k, v] of params) {
+    if (!(k in out) && k !== "__proto__" && k.length <= 64) out[k] = v.slice(0, 512);
+  }
+  return out;
+}
+
+export function verifyUpgrade(req: IncomingMessage, config: Config, state: UpgradeState): UpgradeVerdict {
+  const url = new URL(req.url ?? "/", "http://bridge.invalid");
+  const path = url.pathname.replace(/\/+$/, "") || "/";
+  if (path !== MEDIA_PATH) return { ok: false, status: 404, reason: "unknown path" };
+  if (state.draining) return { ok: false, status: 503, reason: "draining" };
+  if (state.activeCalls >= config.limits.maxConcurrentCalls)
+    return { ok: false, status: 503, reason: "at capacity" };
+  const expected = config.exotel.basicAuth;
+  if (expected !== undefined && !basicAuthMatches(req.headers.authorization, expected)) {
+    return { ok: false, status: 401, reason: "bad or missing Basic credential" };
+  }
+  const query = firstValues(url.searchParams);
+  let sampleRate: ExotelSampleRate | undefined;
+  const rawRate = query["sample-rate"] ?? query.sample_rate;
+  if (rawRate !== undefined) {
+    const n = Number.parseInt(rawRate, 10);
+    if (!isExotelSampleRate(n))
+      return { ok: false, status: 400, reason: "sample-rate must be 8000, 16000 or 24000" };
+    sampleRate = n;
+  }
+  const agentId = query.agent_id;
+  if (agentId !== undefined && !isAgentAllowed(config, agentId)) {
+    return { ok: false, status: 403, reason: "agent_id not allowed" };
+  }
+  return { ok: true, call: { query, sampleRate, remoteAddress: req.socket.remoteAddress ?? "" } };
+}

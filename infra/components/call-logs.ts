@@ -1,0 +1,90 @@
+// Where call records go: a log sink that routes the service's logs (by default just the per-call
+// `call_summary` records) into a dedicated Cloud Logging bucket with its own retention, queryable
+// in Logs Explorer and, with Log Analytics, in SQL. The sink writes as its own service account
+// (unique writer identity), which gets bucketWriter on that one bucket and nothing else.
+import * as gcp from "@pulumi/gcp";
+import * as pulumi from "@pulumi/pulumi";
+import type { LogRouting } from "../config";
+import { bucketWriterCondition, serviceLogFilter } from "../lib/log-filter";
+
+export interface CallLogsArgs {
+  project: string;
+  /** Bucket location; the deploy region keeps call records in-country. */
+  location: string;
+  bucketId: string;
+  sinkName: string;
+  /** Cloud Run service whose logs are routed. */
+  serviceName: string;
+  routing: LogRouting;
+  retentionDays: number;
+  analytics: boolean;
+}
+
+export class CallLogs extends pulumi.ComponentResource {
+  /** Full bucket resource name, `projects/.../locations/.../buckets/...`. */
+  readonly bucketName: pulumi.Output<string>;
+  /** The sink's destination, `logging.googleapis.com/projects/.../buckets/...`. */
+  readonly destination: pulumi.Output<string>;
+  readonly filter: string;
+  readonly writerIdentity: pulumi.Output<string>;
+  /** A ready `gcloud logging read` command for the call summaries. */
+  readonly readCommand: string;
+
+  constructor(name: string, args: CallLogsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("exotel-bridge:infra:CallLogs", name, {}, opts);
+    const bucket = new gcp.logging.ProjectBucketConfig(
+      `${name}-bucket`,
+      {
+        project: args.project,
+        location: args.location,
+        bucketId: args.bucketId,
+        description: `exotel-bridge call records of ${args.serviceName} (managed by Pulumi)`,
+        retentionDays: args.retentionDays,
+        enableAnalytics: args.analytics,
+      },
+      { parent: this },
+    );
+    this.bucketName = bucket.name;
+    this.destination = pulumi.interpolate`logging.googleapis.com/${bucket.name}`;
+    this.filter = serviceLogFilter(args.serviceName, args.routing);
+
+    const sink = new gcp.logging.ProjectSink(
+      `${name}-sink`,
+      {
+        project: args.project,
+        name: args.sinkName,
+        description: "Routes exotel-bridge call records to their bucket (managed by Pulumi)",
+        destination: this.destination,
+        filter: this.filter,
+        // A service account of this sink alone, so the grant below covers nothing else.
+        uniqueWriterIdentity: true,
+      },
+      { parent: this },
+    );
+    this.writerIdentity = sink.writerIdentity;
+
+    new gcp.projects.IAMMember(
+      `${name}-sink-writer`,
+      {
+        project: args.project,
+        role: "roles/logging.bucketWriter",
+        member: sink.writerIdentity,
+        condition: {
+          title: `write-${args.bucketId}`.slice(0, 100),
+          description: "Only the exotel-bridge call-log bucket",
+          expression: bucketWriterCondition(args.location, args.bucketId),
+        },
+      },
+      { parent: this },
+    );
+
+    this.readCommand =
+      `gcloud logging read 'jsonPayload.event="call_summary"' --project=${args.project} ` +
+      `--bucket=${args.bucketId} --location=${args.location} --view=_AllLogs --limit=20`;
+    this.registerOutputs({
+      bucketName: this.bucketName,
+      destination: this.destination,
+      writerIdentity: this.writerIdentity,
+    });
+  }
+}

@@ -1,0 +1,258 @@
+// The only place that reads stack configuration. Every value is validated here, every problem is
+// reported at once (one line each, naming the key), and the result is frozen. Defaults carry their
+// reason next to them. Keys live under the project namespace (`exotel-bridge:<key>`) except the
+// provider's own `gcp:project` and `gcp:region`.
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+
+/** ElevenLabs host selection understood by the bridge (`ELEVENLABS_REGION`). */
+export const ELEVENLABS_REGIONS = ["default", "us", "eu", "india"] as const;
+export type ElevenlabsRegion = (typeof ELEVENLABS_REGIONS)[number];
+
+/** Sample rates Exotel's Voicebot applet accepts in the `sample-rate` query parameter. */
+export const EXOTEL_SAMPLE_RATES = [8000, 16000, 24000] as const;
+
+/** pino levels the bridge accepts in `LOG_LEVEL`. */
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+/** What the log sink routes to the call-log bucket. */
+export const LOG_ROUTINGS = ["summaries", "all"] as const;
+export type LogRouting = (typeof LOG_ROUTINGS)[number];
+
+/** Cloud Run CPU values we allow (whole vCPUs: fractional CPU forces concurrency 1). */
+export const CPU_VALUES = ["1", "2", "4", "6", "8"] as const;
+
+/** Cloud Run gives an instance 10 s between SIGTERM and SIGKILL; the drain must finish inside it. */
+export const CLOUD_RUN_SIGTERM_GRACE_MS = 10_000;
+
+/** One call is one WebSocket request, and Cloud Run's maximum request timeout is 60 minutes. */
+export const REQUEST_TIMEOUT_SECONDS = 3600;
+
+export interface SecretValues {
+  /** ElevenLabs API key: a signed URL is fetched per call when it is set. */
+  elevenlabsApiKey: pulumi.Output<string>;
+  /** Default agent id (kept in Secret Manager with the key so that both rotate the same way). */
+  elevenlabsAgentId: pulumi.Output<string>;
+  /** `key:token` for HTTP Basic auth on the Exotel upgrade; absent = no auth. */
+  exotelBasicAuth?: pulumi.Output<string>;
+}
+
+export interface BridgeConfig {
+  readonly project: string;
+  readonly region: string;
+  readonly stack: string;
+  readonly serviceName: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly secrets: SecretValues;
+  readonly elevenlabsRegion: ElevenlabsRegion;
+  readonly allowedAgentIds?: string;
+  readonly sampleRate?: number;
+  readonly logLevel: string;
+  readonly concurrency: number;
+  readonly minInstances: number;
+  readonly maxInstances: number;
+  readonly cpu: string;
+  readonly memory: string;
+  readonly drainTimeoutMs: number;
+  readonly deletionProtection: boolean;
+  readonly image: {
+    readonly contextDir: string;
+    readonly dockerfile: string;
+    readonly tag: string;
+    readonly keepVersions: number;
+    readonly deleteAfterDays: number;
+  };
+  readonly logs: {
+    readonly routing: LogRouting;
+    readonly retentionDays: number;
+    readonly analytics: boolean;
+  };
+}
+
+/** Thrown with every configuration problem listed, one per line. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid stack configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+// Values the committed Pulumi.<stack>.yaml files carry until a user fills them in.
+const PLACEHOLDER = /^(your-|replace[-_]?me|changeme|<)/i;
+
+export function loadConfig(): BridgeConfig {
+  const problems: string[] = [];
+  const gcp = new pulumi.Config("gcp");
+  const cfg = new pulumi.Config();
+  const stack = pulumi.getStack();
+
+  const project = gcp.get("project") ?? "";
+  if (project === "") problems.push("gcp:project is required (the Google Cloud project id to deploy into)");
+  else if (PLACEHOLDER.test(project)) problems.push(`gcp:project is still the placeholder "${project}"`);
+
+  // asia-south1 (Mumbai) is nearest to Exotel's media servers, so the audio path stays short.
+  const region = gcp.get("region") ?? "asia-south1";
+
+  // One service per stack, so dev and prod can share a project.
+  const serviceName = cfg.get("serviceName") ?? `exotel-bridge-${stack}`;
+  // The runtime service account id is `<serviceName>-run` and must fit in 30 characters.
+  if (!/^[a-z][a-z0-9-]{4,24}[a-z0-9]$/.test(serviceName)) {
+    problems.push(
+      `exotel-bridge:serviceName "${serviceName}" must be 6-26 characters of a-z, 0-9 and "-", ` +
+        "starting with a letter (set it explicitly when the stack name is long)",
+    );
+  }
+
+  const agentId = cfg.get("elevenlabsAgentId");
+  if (agentId === undefined || agentId === "") {
+    problems.push("exotel-bridge:elevenlabsAgentId is required (the default ElevenLabs agent id)");
+  } else if (PLACEHOLDER.test(agentId)) {
+    problems.push(`exotel-bridge:elevenlabsAgentId is still the placeholder "${agentId}"`);
+  }
+  const apiKey = cfg.getSecret("elevenlabsApiKey");
+  if (apiKey === undefined) {
+    problems.push(
+      "exotel-bridge:elevenlabsApiKey is required: pulumi config set --secret elevenlabsApiKey <key>",
+    );
+  }
+  const basicAuth = cfg.getSecret("exotelBasicAuth");
+
+  const elevenlabsRegion = cfg.get("elevenlabsRegion") ?? "default"; // the bridge's own default
+  if (!(ELEVENLABS_REGIONS as readonly string[]).includes(elevenlabsRegion)) {
+    problems.push(`exotel-bridge:elevenlabsRegion must be one of ${ELEVENLABS_REGIONS.join(", ")}`);
+  }
+
+  const allowedAgentIds = cfg.get("elevenlabsAllowedAgentIds"); // unset: calls use the default agent only
+
+  // Unset: the URL carries no sample-rate and Exotel streams its default 8 kHz.
+  const sampleRate = readInt(cfg, "sampleRate", undefined, problems);
+  if (sampleRate !== undefined && !(EXOTEL_SAMPLE_RATES as readonly number[]).includes(sampleRate)) {
+    problems.push(`exotel-bridge:sampleRate must be one of ${EXOTEL_SAMPLE_RATES.join(", ")}`);
+  }
+
+  const logLevel = cfg.get("logLevel") ?? "info"; // per-call summaries and lifecycle, no per-frame noise
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    problems.push(`exotel-bridge:logLevel must be one of ${LOG_LEVELS.join(", ")}`);
+  }
+
+  // 80 calls per instance: at the bridge's measured ~1.5-4.5 ms CPU per call-second that is under
+  // half of one vCPU, which leaves headroom for real-time pacing. The same number becomes
+  // MAX_CONCURRENT_CALLS, so call 81 gets a 503 from the bridge instead of a queue in Cloud Run.
+  const concurrency = readInt(cfg, "concurrency", 80, problems);
+  inRange("concurrency", concurrency, 1, 1000, problems);
+  // One warm instance: a cold start would add seconds of silence to the first call.
+  const minInstances = readInt(cfg, "minInstances", 1, problems);
+  inRange("minInstances", minInstances, 0, 100, problems);
+  // Ten instances x 80 calls = 800 concurrent calls before Cloud Run refuses.
+  const maxInstances = readInt(cfg, "maxInstances", 10, problems);
+  inRange("maxInstances", maxInstances, 1, 1000, problems);
+  if (maxInstances < minInstances) {
+    problems.push("exotel-bridge:maxInstances must be at least minInstances");
+  }
+  const cpu = cfg.get("cpu") ?? "1"; // one vCPU; Node runs the audio path on one thread anyway
+  if (!(CPU_VALUES as readonly string[]).includes(cpu)) {
+    problems.push(`exotel-bridge:cpu must be one of ${CPU_VALUES.join(", ")} (whole vCPUs)`);
+  }
+  const memory = cfg.get("memory") ?? "512Mi"; // ~0.3 MB per call, the rest is Node's baseline
+  if (!/^[1-9][0-9]*(Mi|Gi)$/.test(memory)) {
+    problems.push('exotel-bridge:memory must look like "512Mi" or "1Gi"');
+  }
+  // 8 s: the bridge's default; it fits inside Cloud Run's 10 s SIGTERM grace with time to exit.
+  const drainTimeoutMs = readInt(cfg, "drainTimeoutMs", 8000, problems);
+  inRange("drainTimeoutMs", drainTimeoutMs, 0, CLOUD_RUN_SIGTERM_GRACE_MS - 1000, problems);
+  // Off by default so that `pulumi destroy` works on a dev stack; Pulumi.prod.yaml turns it on.
+  const deletionProtection = cfg.getBoolean("deletionProtection") ?? false;
+
+  const imageTag = cfg.get("imageTag") ?? "latest"; // the service pins the digest, the tag is cosmetic
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(imageTag)) {
+    problems.push("exotel-bridge:imageTag is not a valid Docker tag");
+  }
+  const keepVersions = readInt(cfg, "imageKeepVersions", 10, problems); // room for ten rollbacks
+  inRange("imageKeepVersions", keepVersions, 1, 1000, problems);
+  const deleteAfterDays = readInt(cfg, "imageDeleteAfterDays", 30, problems); // older images cost storage
+  inRange("imageDeleteAfterDays", deleteAfterDays, 1, 3650, problems);
+
+  // Only the call summaries by default: they are the per-call record worth keeping; the full
+  // service log stays in the project's _Default bucket (30 days) for debugging.
+  const routing = cfg.get("logRouting") ?? "summaries";
+  if (!(LOG_ROUTINGS as readonly string[]).includes(routing)) {
+    problems.push(`exotel-bridge:logRouting must be one of ${LOG_ROUTINGS.join(", ")}`);
+  }
+  const retentionDays = readInt(cfg, "logRetentionDays", 90, problems); // a quarter of call history
+  inRange("logRetentionDays", retentionDays, 1, 3650, problems);
+  // Log Analytics lets users query the summaries with SQL at no extra cost (cannot be undone).
+  const analytics = cfg.getBoolean("logAnalytics") ?? true;
+
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const secrets: SecretValues = {
+    // biome-ignore lint/style/noNonNullAssertion: checked above, problems would have thrown
+    elevenlabsApiKey: apiKey!,
+    // Read as a secret so that it never shows in plaintext in previews or outputs.
+    elevenlabsAgentId: pulumi.secret(agentId as string),
+  };
+  if (basicAuth !== undefined) secrets.exotelBasicAuth = basicAuth;
+
+  const repoRoot = path.resolve(__dirname, "..");
+  return deepFreeze({
+    project,
+    region,
+    stack,
+    serviceName,
+    labels: { app: "exotel-bridge", stack: stack.toLowerCase().replace(/[^a-z0-9_-]/g, "-") },
+    secrets,
+    elevenlabsRegion: elevenlabsRegion as ElevenlabsRegion,
+    ...(allowedAgentIds !== undefined && allowedAgentIds !== "" ? { allowedAgentIds } : {}),
+    ...(sampleRate !== undefined ? { sampleRate } : {}),
+    logLevel,
+    concurrency,
+    minInstances,
+    maxInstances,
+    cpu,
+    memory,
+    drainTimeoutMs,
+    deletionProtection,
+    image: {
+      // The Docker build context is app/ alone: the Dockerfile must not need anything above it.
+      contextDir: path.join(repoRoot, "app"),
+      dockerfile: path.join(repoRoot, "app", "Dockerfile"),
+      tag: imageTag,
+      keepVersions,
+      deleteAfterDays,
+    },
+    logs: { routing: routing as LogRouting, retentionDays, analytics },
+  });
+}
+
+function readInt(cfg: pulumi.Config, key: string, fallback: number, problems: string[]): number;
+function readInt(
+  cfg: pulumi.Config,
+  key: string,
+  fallback: undefined,
+  problems: string[],
+): number | undefined;
+function readInt(
+  cfg: pulumi.Config,
+  key: string,
+  fallback: number | undefined,
+  problems: string[],
+): number | undefined {
+  const raw = cfg.get(key);
+  if (raw === undefined || raw === "") return fallback;
+  if (!/^-?[0-9]+$/.test(raw.trim())) {
+    problems.push(`exotel-bridge:${key} must be a whole number, got "${raw}"`);
+    return fallback;
+  }
+  return Number.parseInt(raw, 10);
+}
+
+function inRange(key: string, value: number, min: number, max: number, problems: string[]): void {
+  if (value < min || value > max) problems.push(`exotel-bridge:${key} must be between ${min} and ${max}`);
+}
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const inner of Object.values(value)) {
+    if (inner !== null && typeof inner === "object" && !pulumi.Output.isInstance(inner)) deepFreeze(inner);
+  }
+  return Object.freeze(value);
+}

@@ -1,0 +1,19 @@
+// Cloud Logging filters for the bridge's logs. The bridge writes pino JSON to stdout; Cloud Run
+// turns each line into a LogEntry whose jsonPayload holds the fields, and each finished call
+// leaves exactly one record with `"event":"call_summary"`.
+import type { LogRouting } from "../config";
+
+/** The sink filter: the service's call summaries, or every log line of the service. */
+export function serviceLogFilter(serviceName: string, routing: LogRouting): string {
+  if (!/^[a-z0-9-]+$/.test(serviceName)) throw new Error(`unexpected service name ${serviceName}`);
+  const service = `resource.type="cloud_run_revision" AND resource.labels.service_name="${serviceName}"`;
+  return routing === "all" ? service : `${service} AND jsonPayload.event="call_summary"`;
+}
+
+/**
+ * IAM condition that narrows `roles/logging.bucketWriter` (granted on the project, since log
+ * buckets have no IAM policy of their own) to the one bucket the sink writes to.
+ */
+export function bucketWriterCondition(location: string, bucketId: string): string {
+  return `resource.name.endsWith("locations/${location}/buckets/${bucketId}")`;
+}
