@@ -999,7 +999,9 @@ export class Call implements Tickable {
       clearedAgentMs: this.clock.clearedMs,
       stats: this.stats,
     });
-    this.log[info.level === "error" ? "error" : "info"](summary, "call summary");
+    // The ids are already in the logger's bindings: do not repeat the keys in the line.
+    const { call_sid: _c, stream_sid: _s, conversation_id: _v, ...record } = summary;
+    this.log[info.level === "error" ? "error" : "info"](record, "call summary");
     this.deps.metrics.callsEnded.labels(this.endReason, info.by).inc();
     this.deps.metrics.activeCalls.dec();
     try {
