@@ -415,6 +415,9 @@ export class Call implements Tickable {
     this.exotelClosed = true;
     if (this.state !== "closing" && this.state !== "closed") {
       this.close("exotel_disconnected", `Exotel socket closed (${code}${reason.length ? ` ${reason}` : ""})`);
+    } else if (this.drainingPlayout) {
+      // Nobody left to play the goodbye to.
+      this.closeSockets();
     }
     this.maybeFinalize();
   };
