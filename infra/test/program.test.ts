@@ -48,7 +48,11 @@ const secretKeys = ["exotel-bridge:elevenlabsApiKey", "exotel-bridge:exotelBasic
 let run: ProgramRun;
 let service: Record<string, unknown>;
 let container: Record<string, unknown>;
-let envs: { name: string; value?: string; valueSource?: { secretKeyRef: { secret: string; version: string } } }[];
+let envs: {
+  name: string;
+  value?: string;
+  valueSource?: { secretKeyRef: { secret: string; version: string } };
+}[];
 let saEmail: string;
 
 before(async () => {
@@ -66,7 +70,9 @@ function templateOf(): Record<string, unknown> {
 
 describe("project APIs", () => {
   it("enables every API the stack uses and leaves them on at destroy", () => {
-    const apis = ofType(run, "gcp:projects/service:Service").map((r) => plain(r.inputs) as Record<string, unknown>);
+    const apis = ofType(run, "gcp:projects/service:Service").map(
+      (r) => plain(r.inputs) as Record<string, unknown>,
+    );
     assert.deepEqual(apis.map((a) => a.service).sort(), [
       "artifactregistry.googleapis.com",
       "cloudresourcemanager.googleapis.com",
@@ -85,7 +91,10 @@ describe("project APIs", () => {
 
 describe("registry and image", () => {
   it("creates a Docker repository in the region with keep-recent and delete-old cleanup policies", () => {
-    const repo = plain(single(run, "gcp:artifactregistry/repository:Repository").inputs) as Record<string, unknown>;
+    const repo = plain(single(run, "gcp:artifactregistry/repository:Repository").inputs) as Record<
+      string,
+      unknown
+    >;
     assert.equal(repo.format, "DOCKER");
     assert.equal(repo.location, REGION);
     assert.equal(repo.repositoryId, SERVICE);
@@ -276,8 +285,18 @@ describe("IAM: least privilege", () => {
         member: sa,
         on: secret(s),
       })),
-      { type: "gcp:projects/iAMMember:IAMMember", role: "roles/logging.logWriter", member: sa, on: PROJECT_ID },
-      { type: "gcp:projects/iAMMember:IAMMember", role: "roles/monitoring.metricWriter", member: sa, on: PROJECT_ID },
+      {
+        type: "gcp:projects/iAMMember:IAMMember",
+        role: "roles/logging.logWriter",
+        member: sa,
+        on: PROJECT_ID,
+      },
+      {
+        type: "gcp:projects/iAMMember:IAMMember",
+        role: "roles/monitoring.metricWriter",
+        member: sa,
+        on: PROJECT_ID,
+      },
       {
         type: "gcp:cloudrunv2/serviceIamMember:ServiceIamMember",
         role: "roles/run.invoker",
@@ -339,7 +358,9 @@ describe("stack outputs", () => {
 
 describe("program shape", () => {
   it("is composed of one component per concern", () => {
-    const components = run.resources.filter((r) => r.type.startsWith("exotel-bridge:infra:")).map((r) => r.type);
+    const components = run.resources
+      .filter((r) => r.type.startsWith("exotel-bridge:infra:"))
+      .map((r) => r.type);
     assert.deepEqual([...new Set(components)].sort(), [
       "exotel-bridge:infra:BridgeImage",
       "exotel-bridge:infra:BridgeSecrets",
@@ -351,7 +372,10 @@ describe("program shape", () => {
   });
 
   it("asks Google only for the deployer's client config", () => {
-    assert.deepEqual([...new Set(run.invokes.map((i) => i.token))], ["gcp:organizations/getClientConfig:getClientConfig"]);
+    assert.deepEqual(
+      [...new Set(run.invokes.map((i) => i.token))],
+      ["gcp:organizations/getClientConfig:getClientConfig"],
+    );
   });
 
   it("points Pulumi at this program", () => {

@@ -59,13 +59,17 @@ function computed(type: string, name: string, inputs: Record<string, unknown>): 
   switch (type) {
     case "gcp:serviceaccount/account:Account": {
       const email = `${i.accountId}@${i.project}.iam.gserviceaccount.com`;
-      return { email, member: `serviceAccount:${email}`, name: `projects/${i.project}/serviceAccounts/${email}` };
+      return {
+        email,
+        member: `serviceAccount:${email}`,
+        name: `projects/${i.project}/serviceAccounts/${email}`,
+      };
     }
     case "gcp:artifactregistry/repository:Repository":
       return { registryUri: `${i.location}-docker.pkg.dev/${i.project}/${i.repositoryId}` };
     case "docker-build:index:Image": {
       const digest = `sha256:${createHash("sha256").update(name).digest("hex")}`;
-      const tags = (plain(inputs).tags as string[] | undefined) ?? [];
+      const tags = ((plain(inputs) as Record<string, unknown>).tags as string[] | undefined) ?? [];
       return { digest, ref: `${tags[0]}@${digest}`, contextHash: "mock" };
     }
     case "gcp:secretmanager/secret:Secret":
@@ -77,7 +81,9 @@ function computed(type: string, name: string, inputs: Record<string, unknown>): 
     case "gcp:logging/projectBucketConfig:ProjectBucketConfig":
       return { name: `projects/${i.project}/locations/${i.location}/buckets/${i.bucketId}` };
     case "gcp:logging/projectSink:ProjectSink":
-      return { writerIdentity: `serviceAccount:service-${PROJECT_NUMBER}@gcp-sa-logging.iam.gserviceaccount.com` };
+      return {
+        writerIdentity: `serviceAccount:service-${PROJECT_NUMBER}@gcp-sa-logging.iam.gserviceaccount.com`,
+      };
     default:
       return {};
   }
