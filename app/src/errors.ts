@@ -16,6 +16,11 @@ export const END_REASONS = {
   agent_disconnected: { by: "agent", level: "error", text: "agent socket dropped without a close frame" },
   agent_connect_failed: { by: "bridge", level: "error", text: "could not connect to the agent" },
   agent_not_allowed: { by: "bridge", level: "warn", text: "requested agent_id is not allowed" },
+  call_refused: {
+    by: "bridge",
+    level: "warn",
+    text: "the call plan refused this call (routing or missing variables)",
+  },
   agent_timeout: { by: "bridge", level: "error", text: "agent did not answer in time" },
   start_timeout: { by: "bridge", level: "warn", text: "no start event from Exotel in time" },
   protocol_error: { by: "bridge", level: "warn", text: "peer broke the protocol" },

@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   const config = readConfig();
   const log = createLogger(config.log.level);
   const callLog = config.log.callLogDir ? new CallLogWriter(config.log.callLogDir, log) : undefined;
-  const bridge = new Bridge({ config, log, ...(callLog && { onSummary: (s) => callLog.write(s) }) });
+  const bridge = new Bridge({ config, log, hooks: { ...(callLog && { ended: (s) => callLog.write(s) }) } });
 
   process.on("unhandledRejection", (reason) => {
     log.error({ event: "unhandled_rejection", err: reason }, "unhandled promise rejection");

@@ -14,6 +14,7 @@ import expressWs from "express-ws";
 import type WebSocket from "ws";
 import { EXOTEL_UNIT_MS } from "./audio/framer.js";
 import { Call, type CallRequest } from "./call/call.js";
+import type { CallHooks } from "./call/hooks.js";
 import { Ticker } from "./call/ticker.js";
 import { ClientToolRegistry } from "./call/tools.js";
 import type { Config } from "./config.js";
@@ -29,8 +30,8 @@ export interface BridgeOptions {
   readonly log?: Logger;
   readonly metrics?: Metrics;
   readonly tools?: ClientToolRegistry;
-  /** Extra per-call hook, after the summary is logged (call logs, recordings). */
-  readonly onSummary?: (summary: Record<string, unknown>) => void;
+  /** Per-call extension points: routing plan, audio tap, after-call hook. */
+  readonly hooks?: CallHooks;
 }
 
 const HTTP_STATUS_TEXT: Record<number, string> = {
@@ -53,14 +54,14 @@ export class Bridge {
   private readonly pendingCalls = new WeakMap<object, CallRequest>();
   private draining = false;
   private readonly startedAt = Date.now();
-  private readonly onSummary: ((summary: Record<string, unknown>) => void) | undefined;
+  readonly hooks: CallHooks;
 
   constructor(options: BridgeOptions) {
     this.config = options.config;
     this.log = options.log ?? createLogger(options.config.log.level);
     this.metrics = options.metrics ?? createMetrics();
     this.tools = options.tools ?? new ClientToolRegistry();
-    this.onSummary = options.onSummary;
+    this.hooks = options.hooks ?? {};
     const app = express();
     app.disable("x-powered-by");
     this.server = http.createServer(app);
@@ -154,7 +155,7 @@ export class Bridge {
       badFrameLog: this.badFrameLog,
       now: () => performance.now(),
       onClosed: (c) => this.calls.delete(c),
-      ...(this.onSummary && { onSummary: this.onSummary }),
+      hooks: this.hooks,
     });
     this.calls.add(call);
   };

@@ -57,6 +57,7 @@ import { parseExotelMessage } from "../exotel/parse.js";
 import { callLogger, type Logger, type LogRateLimiter } from "../log.js";
 import type { Metrics } from "../metrics.js";
 import { DtmfCollector } from "./dtmf.js";
+import type { AudioTap, CallHooks, CallInfo, CallPlan } from "./hooks.js";
 import { buildSummary, CallStats } from "./summary.js";
 import type { Tickable, Ticker } from "./ticker.js";
 import type { ClientToolRegistry } from "./tools.js";
@@ -83,8 +84,7 @@ export interface CallDeps {
   readonly now: () => number;
   /** Called once, after the summary is logged. */
   readonly onClosed: (call: Call) => void;
-  /** Called once with the summary record (call logs, recordings...). */
-  readonly onSummary?: (summary: Record<string, unknown>) => void;
+  readonly hooks: CallHooks;
 }
 
 /** Names that select bridge behaviour and must not become dynamic variables. */
@@ -95,6 +95,8 @@ const PRECONNECT_AUDIO_MS = 3000;
 const FORCE_CLOSE_MS = 1000;
 /** After the last frame has played, wait this long for the mark echo before closing anyway. */
 const PLAYOUT_GRACE_MS = 250;
+/** A recording that cannot finish in this time is abandoned so the summary still goes out. */
+const TAP_FINISH_TIMEOUT_MS = 10_000;
 /** Bad frames tolerated on one call before it is treated as hostile and closed. */
 const MAX_BAD_FRAMES = 200;
 
@@ -124,6 +126,8 @@ export class Call implements Tickable {
   private customParameters: Readonly<Record<string, string>> = {};
   private conversationId = "";
   private agentId: string;
+  private plan: CallPlan = {};
+  private tap: AudioTap | undefined;
   private sampleRate: ExotelSampleRate;
 
   // Agent connection.
@@ -296,17 +300,60 @@ export class Call implements Tickable {
     this.lastCallerFrameAt = this.deps.now();
     this.armSilenceTimer();
 
-    const requested = params.agent_id ?? this.agentId;
-    if (!isAgentAllowed(this.deps.config, requested)) {
-      this.close("agent_not_allowed", `agent_id ${requested} is not in ELEVENLABS_ALLOWED_AGENT_IDS`);
-      return;
-    }
-    this.agentId = requested;
     this.agentTimer = setTimeout(
       () => this.close("agent_timeout", "no conversation metadata from the agent"),
       limits.agentConnectTimeoutMs,
     );
-    void this.connectAgent();
+    void this.planAndConnect(params.agent_id ?? this.request.query.agent_id);
+  }
+
+  private callInfo(requestedAgentId: string | undefined): CallInfo {
+    return {
+      callId: this.id,
+      callSid: this.callSid,
+      streamSid: this.streamSid,
+      accountSid: this.accountSid,
+      from: this.from,
+      to: this.to,
+      customParameters: this.customParameters,
+      sampleRate: this.sampleRate,
+      requestedAgentId,
+    };
+  }
+
+  /** Routing first (hooks.plan), then the allow-list for call-chosen agents, then the agent socket. */
+  private async planAndConnect(requested: string | undefined): Promise<void> {
+    const info = this.callInfo(requested);
+    try {
+      this.plan = (await this.deps.hooks.plan?.(info)) ?? {};
+    } catch (err) {
+      this.close("call_refused", (err as Error)?.message ?? String(err));
+      return;
+    }
+    if (this.state !== "starting") return;
+    if (this.plan.agentId !== undefined) {
+      this.agentId = this.plan.agentId;
+    } else if (requested !== undefined) {
+      if (!isAgentAllowed(this.deps.config, requested)) {
+        this.close("agent_not_allowed", `agent_id ${requested} is not in ELEVENLABS_ALLOWED_AGENT_IDS`);
+        return;
+      }
+      this.agentId = requested;
+    }
+    const vars = this.dynamicVariables();
+    const missing = (this.plan.requiredVariables ?? []).filter(
+      (name) => vars[name] === undefined || vars[name] === "",
+    );
+    if (missing.length > 0) {
+      this.close("call_refused", `missing dynamic variables the agent requires: ${missing.join(", ")}`);
+      return;
+    }
+    try {
+      this.tap = this.deps.hooks.tap?.(info);
+    } catch (err) {
+      this.log.warn({ event: "tap_failed", err }, "could not start the audio tap; continuing without it");
+    }
+    await this.connectAgent();
   }
 
   /** `?sample-rate=` configures Exotel, so it wins; start.media_format is cross-checked. */
@@ -368,6 +415,7 @@ export class Call implements Tickable {
   }
 
   private forwardCallerAudio(b64: string, bytes: number): void {
+    if (this.tap) this.tap.caller(Buffer.from(b64, "base64"), this.deps.now());
     if (this.upPassthrough && (bytes & 1) === 0 && !this.upAligner.pending) {
       // Same format both sides: forward the base64 untouched.
       this.sendAgent(userAudioFrame(b64));
@@ -510,7 +558,9 @@ export class Call implements Tickable {
   private readonly onAgentOpen = (): void => {
     this.log.debug({ event: "agent_open", agent_id: this.agentId }, "agent socket open");
     // Must be the first message on the socket.
-    this.sendAgent(initiationFrame(this.dynamicVariables(), this.deps.config.agent.overrides));
+    this.sendAgent(
+      initiationFrame(this.dynamicVariables(), this.plan.overrides ?? this.deps.config.agent.overrides),
+    );
   };
 
   private dynamicVariables(): DynamicVariables {
@@ -518,6 +568,7 @@ export class Call implements Tickable {
     for (const [k, v] of Object.entries(this.customParameters)) {
       if (!RESERVED_PARAMETERS.has(k) && !k.startsWith("system__")) vars[k] = v;
     }
+    if (this.plan.dynamicVariables) Object.assign(vars, this.plan.dynamicVariables);
     // The call's own facts win over same-named custom parameters. Always present (empty when
     // unknown) so an agent prompt using them never fails with missing_dynamic_variable.
     vars.caller_number = this.from;
@@ -697,6 +748,7 @@ export class Call implements Tickable {
     this.framesSinceMark = 0;
     this.pendingMarks.clear();
     this.sendExotel(clearFrame(this.encodedSid));
+    this.tap?.cleared(now);
     this.stats.interruptions++;
     this.deps.metrics.interruptions.inc();
     this.log.info(
@@ -830,7 +882,8 @@ export class Call implements Tickable {
 
   private sendFrame(pcm: Buffer, ms: number, now: number): void {
     this.sendExotel(mediaFrame(this.encodedSid, pcm.toString("base64")));
-    this.clock.enqueue(ms, now);
+    const playEnd = this.clock.enqueue(ms, now);
+    if (this.tap) this.tap.agent(pcm, playEnd - ms);
     this.framesSinceMark++;
     this.stats.framesOut++;
     this.stats.agentAudioMs += ms;
@@ -974,8 +1027,37 @@ export class Call implements Tickable {
     this.exotel.on("error", noop);
     this.agent?.on("error", noop);
 
-    const info = END_REASONS[this.endReason];
     const now = this.deps.now();
+    const durationMs = now - this.createdAt;
+    const heardAgentMs = this.clock.heardMs(now);
+    const tap = this.tap;
+    this.tap = undefined;
+    if (tap === undefined) {
+      this.emitSummary(durationMs, heardAgentMs, undefined);
+      return;
+    }
+    // Recordings finish (file write, upload) before the summary so it can link to them; bounded.
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), TAP_FINISH_TIMEOUT_MS);
+    });
+    Promise.race([tap.finish(), timeout])
+      .catch((err: unknown) => {
+        this.log.warn({ event: "tap_finish_failed", err }, "audio tap failed to finish");
+        return undefined;
+      })
+      .then((extras) => {
+        clearTimeout(timer);
+        this.emitSummary(durationMs, heardAgentMs, extras);
+      });
+  }
+
+  private emitSummary(
+    durationMs: number,
+    heardAgentMs: number,
+    extras: Readonly<Record<string, unknown>> | undefined,
+  ): void {
+    const info = END_REASONS[this.endReason];
     const summary = buildSummary({
       callId: this.id,
       callSid: this.callSid,
@@ -992,15 +1074,16 @@ export class Call implements Tickable {
       },
       customParameters: this.customParameters,
       startedAt: this.startedAt,
-      durationMs: now - this.createdAt,
+      durationMs,
       endReason: this.endReason,
       endedBy: info.by,
       endDetail: this.endDetail,
       agentClose: this.agentClose,
       agentError: this.agentError,
-      heardAgentMs: this.clock.heardMs(now),
+      heardAgentMs,
       clearedAgentMs: this.clock.clearedMs,
       stats: this.stats,
+      extras: { ...(this.plan.labels && { labels: this.plan.labels }), ...extras },
     });
     // The ids are already in the logger's bindings: do not repeat the keys in the line.
     const { call_sid: _c, stream_sid: _s, conversation_id: _v, ...record } = summary;
@@ -1008,7 +1091,9 @@ export class Call implements Tickable {
     this.deps.metrics.callsEnded.labels(this.endReason, info.by).inc();
     this.deps.metrics.activeCalls.dec();
     try {
-      this.deps.onSummary?.(summary);
+      this.deps.hooks.ended?.(summary);
+    } catch (err) {
+      this.log.warn({ event: "ended_hook_failed", err }, "call-ended hook failed");
     } finally {
       this.deps.onClosed(this);
     }

@@ -92,6 +92,8 @@ export interface SummaryInput {
   readonly heardAgentMs: number;
   readonly clearedAgentMs: number;
   readonly stats: CallStats;
+  /** Hook-provided facts (route labels, recording link), appended as they are. */
+  readonly extras?: Readonly<Record<string, unknown>>;
 }
 
 const round = (ms: number) => Math.round(ms);
@@ -145,5 +147,6 @@ export function buildSummary(s: SummaryInput): Record<string, unknown> {
     tool_calls: st.toolCalls.length === 0 ? undefined : st.toolCalls,
     transcript_turns: st.transcriptTurns,
     transcript: st.transcript,
+    ...s.extras,
   };
 }
