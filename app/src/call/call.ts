@@ -95,6 +95,8 @@ const PRECONNECT_AUDIO_MS = 3000;
 const FORCE_CLOSE_MS = 1000;
 /** After the last frame has played, wait this long for the mark echo before closing anyway. */
 const PLAYOUT_GRACE_MS = 250;
+/** Quiet time after the agent's last audio has played that counts as "finished speaking". */
+const AGENT_DONE_QUIET_MS = 1200;
 /** A recording that cannot finish in this time is abandoned so the summary still goes out. */
 const TAP_FINISH_TIMEOUT_MS = 10_000;
 /** Bad frames tolerated on one call before it is treated as hostile and closed. */
@@ -178,6 +180,37 @@ export class Call implements Tickable {
   private finalized = false;
 
   private readonly stats = new CallStats();
+  private endWhenDone: { reason: EndReason; detail: string | undefined; deadline: number } | null = null;
+  private endWhenDoneTimer: NodeJS.Timeout | null = null;
+
+  /** Handed to client tools. */
+  private readonly control = {
+    endWhenAgentDone: (
+      reason: "agent_transfer" | "agent_end_call",
+      detail?: string,
+      maxWaitMs = 15_000,
+    ): void => {
+      if (this.state !== "active" || this.endWhenDone !== null) return;
+      this.log.info(
+        { event: "end_when_agent_done", end_reason: reason, detail },
+        "call will end after the agent finishes",
+      );
+      this.endWhenDone = { reason, detail, deadline: this.deps.now() + maxWaitMs };
+      this.endWhenDoneTimer = setInterval(this.checkAgentDone, 100);
+    },
+  };
+
+  /** The agent is done when nothing is queued or buffered and it has been quiet for AGENT_DONE_QUIET_MS. */
+  private readonly checkAgentDone = (): void => {
+    const pending = this.endWhenDone;
+    if (pending === null) return;
+    const now = this.deps.now();
+    const quiet =
+      this.framer.bufferedBytes === 0 &&
+      this.clock.queuedMs(now) === 0 &&
+      now - this.lastAgentAudioAt >= AGENT_DONE_QUIET_MS;
+    if (quiet || now >= pending.deadline) this.close(pending.reason, pending.detail);
+  };
   private readonly dtmf: DtmfCollector;
 
   constructor(
@@ -770,6 +803,8 @@ export class Call implements Tickable {
         callSid: this.callSid,
         streamSid: this.streamSid,
         log: this.log,
+        info: this.callInfo(this.agentId),
+        call: this.control,
       })
       .then((r) => {
         if (this.state === "closed") return;
@@ -947,9 +982,17 @@ export class Call implements Tickable {
     this.state = "closing";
     this.endReason = reason;
     this.endDetail = detail;
-    for (const t of [this.startTimer, this.agentTimer, this.maxDurationTimer, this.silenceTimer]) {
+    for (const t of [
+      this.startTimer,
+      this.agentTimer,
+      this.maxDurationTimer,
+      this.silenceTimer,
+      this.endWhenDoneTimer,
+    ]) {
       if (t) clearTimeout(t);
     }
+    this.endWhenDone = null;
+    this.endWhenDoneTimer = null;
     this.startTimer = this.agentTimer = this.maxDurationTimer = this.silenceTimer = null;
     this.dtmf.dispose();
     this.agentAbort.abort();

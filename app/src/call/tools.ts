@@ -6,11 +6,24 @@
  * agent never waits forever; an unknown tool gets an error result too.
  */
 import type { Logger } from "../log.js";
+import type { CallInfo } from "./hooks.js";
+
+/** What a tool may do to its call. */
+export interface CallControl {
+  /**
+   * End the call once the agent has finished speaking: its queued audio has played and it has been
+   * quiet for a moment (so "let me transfer you now" is heard in full). Bounded: ends anyway after
+   * `maxWaitMs`. Closing the Exotel stream moves the flow to its next applet (Connect, Passthru...).
+   */
+  endWhenAgentDone(reason: "agent_transfer" | "agent_end_call", detail?: string, maxWaitMs?: number): void;
+}
 
 export interface ToolContext {
   readonly callSid: string;
   readonly streamSid: string;
   readonly log: Logger;
+  readonly info: CallInfo;
+  readonly call: CallControl;
 }
 
 export type ClientToolHandler = (
