@@ -1,0 +1,213 @@
+// scripts/deploy.sh and scripts/rotate-secret.sh, run for real by bash against stand-ins for the
+// tools they drive (pulumi, docker, gcloud, npm, curl) that record how they were called. A copy of
+// each script runs in a temporary "repository" so the stack file can be varied.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { after, describe, it } from "node:test";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+const temps: string[] = [];
+after(() => {
+  for (const dir of temps) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const FILLED_STACK = `config:
+  gcp:project: bridge-prod-4711
+  gcp:region: asia-south1
+  exotel-bridge:elevenlabsAgentId: agent_real_1
+  exotel-bridge:elevenlabsApiKey:
+    secure: v1:abc:def
+`;
+
+// A stand-in CLI: appends "<name> <args>" (and "<name> stdin <data>" when data is piped) to
+// $FAKE_LOG, answers the few questions the scripts ask, and fails where FAKE_FAIL says so.
+const FAKE = `#!/usr/bin/env bash
+set -u
+name="$(basename "$0")"
+echo "$name $*" >> "$FAKE_LOG"
+case "$name $*" in
+  *"\${FAKE_FAIL:-<none>}"*) exit 1 ;;
+esac
+case "$name $*" in
+  "pulumi config set"*) echo "$name stdin $(cat)" >> "$FAKE_LOG" ;;
+  "pulumi config --stack "*" --json")
+    case "\${FAKE_API_KEY:-secret}" in
+      secret) echo '{"exotel-bridge:elevenlabsApiKey":{"secret":true},"gcp:project":{"value":"p","secret":false}}' ;;
+      plain) echo '{"exotel-bridge:elevenlabsApiKey":{"value":"sk","secret":false}}' ;;
+      missing) echo '{}' ;;
+    esac ;;
+  "pulumi stack output serviceUrl"*) echo "https://exotel-bridge-prod-abc-el.a.run.app" ;;
+  "pulumi stack output exotelStreamUrl"*) echo "wss://exotel-bridge-prod-abc-el.a.run.app/media" ;;
+  "gcloud auth application-default print-access-token") echo "ya29.token" ;;
+esac
+exit 0
+`;
+
+interface Sandbox {
+  repo: string;
+  log: string;
+  path: string;
+}
+
+function sandbox(opts: { stackFile?: string; stack?: string; tools?: string[] } = {}): Sandbox {
+  const repo = fs.mkdtempSync(path.join(os.tmpdir(), "exotel-bridge-scripts-"));
+  temps.push(repo);
+  fs.mkdirSync(path.join(repo, "scripts"));
+  for (const script of ["deploy.sh", "rotate-secret.sh"]) {
+    fs.copyFileSync(path.join(ROOT, "scripts", script), path.join(repo, "scripts", script));
+  }
+  fs.writeFileSync(path.join(repo, `Pulumi.${opts.stack ?? "prod"}.yaml`), opts.stackFile ?? FILLED_STACK);
+  for (const [pkg, version] of [
+    ["@pulumi/pulumi", "3.248.0"],
+    ["@pulumi/gcp", "9.37.0"],
+    ["@pulumi/docker-build", "0.0.22"],
+  ]) {
+    fs.mkdirSync(path.join(repo, "node_modules", pkg as string), { recursive: true });
+    fs.writeFileSync(
+      path.join(repo, "node_modules", pkg as string, "package.json"),
+      JSON.stringify({ version }),
+    );
+  }
+  fs.mkdirSync(path.join(repo, "app", "node_modules"), { recursive: true });
+  const bin = path.join(repo, ".bin");
+  fs.mkdirSync(bin);
+  for (const tool of opts.tools ?? ["pulumi", "docker", "gcloud", "npm", "curl"]) {
+    fs.writeFileSync(path.join(bin, tool), FAKE, { mode: 0o755 });
+  }
+  // Real tools the scripts use, and nothing else from this machine (no real pulumi/docker/gcloud).
+  for (const tool of ["bash", "node", "sed", "grep", "dirname", "basename", "cat"]) {
+    const found = spawnSync("bash", ["-c", `command -v ${tool}`], { encoding: "utf8" }).stdout.trim();
+    assert.ok(found, `${tool} available`);
+    fs.symlinkSync(found, path.join(bin, `${tool}`));
+  }
+  return { repo, log: path.join(repo, "calls.log"), path: bin };
+}
+
+function run(sb: Sandbox, script: string, args: string[], env: Record<string, string> = {}, input = "") {
+  const result = spawnSync(path.join(sb.repo, "scripts", script), args, {
+    cwd: os.tmpdir(),
+    env: { PATH: sb.path, HOME: sb.repo, FAKE_LOG: sb.log, ...env },
+    input,
+    encoding: "utf8",
+    timeout: 30_000,
+  });
+  const calls = fs.existsSync(sb.log) ? fs.readFileSync(sb.log, "utf8").trim().split("\n") : [];
+  return { ...result, calls };
+}
+
+describe("scripts/deploy.sh", () => {
+  it("checks prerequisites, runs the tests and pulumi up, and ends with the Exotel stream URL", () => {
+    const sb = sandbox();
+    const r = run(sb, "deploy.sh", ["--stack", "prod", "--yes"]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /Exotel stream URL:\s+wss:\/\/exotel-bridge-prod-abc-el\.a\.run\.app\/media\n/);
+    const expectedOrder = [
+      "docker info",
+      "gcloud auth application-default print-access-token",
+      "pulumi whoami",
+      "pulumi stack select --create prod",
+      "pulumi config --stack prod --json",
+      "npm test",
+      "pulumi plugin install resource gcp 9.37.0",
+      "pulumi plugin install resource docker-build 0.0.22",
+      "pulumi up --stack prod --yes",
+      "pulumi stack output serviceUrl --stack prod",
+      "pulumi stack output exotelStreamUrl --stack prod",
+      "curl -fsS --retry 10 --retry-delay 3 --retry-all-errors https://exotel-bridge-prod-abc-el.a.run.app/healthz",
+    ];
+    assert.deepEqual(r.calls, expectedOrder);
+  });
+
+  it("refuses a stack file that still holds placeholders, before touching anything", () => {
+    const sb = sandbox({
+      stackFile: fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8"),
+      stack: "dev",
+    });
+    const r = run(sb, "deploy.sh", ["--yes"]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /placeholders/);
+    assert.match(r.stderr, /your-gcp-project-id/);
+    assert.ok(!r.calls.some((c) => c.startsWith("pulumi up")));
+  });
+
+  it("refuses an API key that is missing or stored in plain text", () => {
+    for (const [state, message] of [
+      ["missing", /no ElevenLabs API key/],
+      ["plain", /stored in plain text/],
+    ] as const) {
+      const sb = sandbox();
+      const r = run(sb, "deploy.sh", ["-s", "prod", "-y"], { FAKE_API_KEY: state });
+      assert.equal(r.status, 1, state);
+      assert.match(r.stderr, message);
+      assert.ok(!r.calls.some((c) => c.startsWith("pulumi up")), state);
+    }
+  });
+
+  it("names the missing tool or the stopped Docker engine", () => {
+    const noPulumi = run(sandbox({ tools: ["docker", "gcloud", "npm", "curl"] }), "deploy.sh", [
+      "-s",
+      "prod",
+    ]);
+    assert.equal(noPulumi.status, 1);
+    assert.match(noPulumi.stderr, /pulumi not found\. Install the Pulumi CLI/);
+    const noDocker = run(sandbox(), "deploy.sh", ["-s", "prod"], { FAKE_FAIL: "docker info" });
+    assert.equal(noDocker.status, 1);
+    assert.match(noDocker.stderr, /Docker engine is not running/);
+    const noAdc = run(sandbox(), "deploy.sh", ["-s", "prod"], { FAKE_FAIL: "gcloud auth" });
+    assert.match(noAdc.stderr, /gcloud auth application-default login/);
+  });
+
+  it("skips the tests on request and rejects unknown options", () => {
+    const skipped = run(sandbox(), "deploy.sh", ["-s", "prod", "-y", "--skip-tests"]);
+    assert.equal(skipped.status, 0, skipped.stderr);
+    assert.ok(!skipped.calls.includes("npm test"));
+    assert.equal(run(sandbox(), "deploy.sh", ["--bogus"]).status, 2);
+  });
+});
+
+describe("scripts/rotate-secret.sh", () => {
+  it("passes the new value to pulumi on stdin only, then runs pulumi up", () => {
+    const sb = sandbox();
+    const r = run(
+      sb,
+      "rotate-secret.sh",
+      ["--stack", "prod", "--yes", "elevenlabsApiKey"],
+      {},
+      "sk_new_value_42\n",
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(r.calls, [
+      "pulumi config set --stack prod --secret elevenlabsApiKey",
+      "pulumi stdin sk_new_value_42",
+      "pulumi up --stack prod --yes",
+      "pulumi stack output exotelStreamUrl --stack prod",
+    ]);
+    assert.ok(!r.stdout.includes("sk_new_value_42") && !r.stderr.includes("sk_new_value_42"));
+    assert.match(r.stdout, /revoke the old credential/);
+  });
+
+  it("rejects unknown keys, empty values and a Basic-auth value without a colon", () => {
+    assert.equal(run(sandbox(), "rotate-secret.sh", ["somethingElse"], {}, "x").status, 2);
+    const empty = run(sandbox(), "rotate-secret.sh", ["elevenlabsApiKey"], {}, "");
+    assert.equal(empty.status, 1);
+    assert.match(empty.stderr, /empty value/);
+    const noColon = run(sandbox(), "rotate-secret.sh", ["exotelBasicAuth"], {}, "justatoken");
+    assert.equal(noColon.status, 1);
+    assert.match(noColon.stderr, /key:token/);
+    assert.ok(!noColon.calls.some((c) => c.startsWith("pulumi")));
+  });
+});
+
+describe("shell scripts", () => {
+  it("are executable, strict (set -euo pipefail) and parse", () => {
+    for (const script of ["deploy.sh", "rotate-secret.sh"]) {
+      const file = path.join(ROOT, "scripts", script);
+      assert.ok(fs.statSync(file).mode & 0o111, `${script} is executable`);
+      assert.match(fs.readFileSync(file, "utf8"), /^#!\/usr\/bin\/env bash\n(#.*\n)*set -euo pipefail$/m);
+      assert.equal(spawnSync("bash", ["-n", file]).status, 0, `${script} parses`);
+    }
+  });
+});
