@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { REGION_HOSTS } from "./elevenlabs/hosts.js";
 import type { ConversationOverrides } from "./elevenlabs/messages.js";
+import { parseCidr } from "./net.js";
 
 export type DtmfMode = "user_message" | "contextual_update" | "off";
 
@@ -25,6 +26,10 @@ export interface Config {
   readonly exotel: {
     /** `key:token` expected in the upgrade's Basic auth; undefined disables the check. */
     readonly basicAuth: string | undefined;
+    /** Caller IP ranges allowed to open a stream; undefined allows any. */
+    readonly allowedCidrs: readonly string[] | undefined;
+    /** Proxies in front of the bridge whose X-Forwarded-For entries are trusted (Cloud Run: 1). */
+    readonly trustedProxyHops: number;
   };
   readonly audio: {
     /** Target frame to Exotel in bytes at 8 kHz (scaled to the stream rate). */
@@ -154,6 +159,14 @@ const schema = z.object({
   EXOTEL_BASIC_AUTH: optionalString((v) =>
     /^[^:]+:.+$/.test(v) ? undefined : "must be key:token (both parts non-empty)",
   ),
+  EXOTEL_ALLOWED_CIDRS: optionalString((v) => {
+    const bad = v
+      .split(",")
+      .map((c) => c.trim())
+      .filter((c) => c !== "" && parseCidr(c) === undefined);
+    return bad.length > 0 ? `has invalid CIDR ranges: ${bad.join(" ")}` : undefined;
+  }),
+  TRUSTED_PROXY_HOPS: int(0, 10, 0),
   LOG_LEVEL: oneOf(LOG_LEVELS, "info"),
   CALL_LOG_DIR: optionalString(),
   CHUNK_SIZE: int(3200, 100_000, 3200, " bytes at 8 kHz", 320),
@@ -228,7 +241,13 @@ export function loadConfig(env: Env = process.env): Config {
             ),
       overrides,
     },
-    exotel: { basicAuth: e.EXOTEL_BASIC_AUTH },
+    exotel: {
+      basicAuth: e.EXOTEL_BASIC_AUTH,
+      allowedCidrs: e.EXOTEL_ALLOWED_CIDRS?.split(",")
+        .map((c) => c.trim())
+        .filter(Boolean),
+      trustedProxyHops: e.TRUSTED_PROXY_HOPS,
+    },
     audio: {
       chunkBytesAt8k: e.CHUNK_SIZE,
       playoutLeadMs: e.PLAYOUT_LEAD_MS,

@@ -8,7 +8,7 @@
  * WebSocket routes stay on `app` (express-ws patches Express 4's router only; we run Express 5).
  */
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, BlockList } from "node:net";
 import express from "express";
 import expressWs from "express-ws";
 import type WebSocket from "ws";
@@ -21,6 +21,7 @@ import type { Config } from "./config.js";
 import { agentEndpoints } from "./elevenlabs/hosts.js";
 import { createLogger, type Logger, LogRateLimiter } from "./log.js";
 import { createMetrics, type Metrics } from "./metrics.js";
+import { buildAllowList } from "./net.js";
 import { MEDIA_PATH, verifyUpgrade } from "./upgrade.js";
 
 export const VERSION = "0.1.0";
@@ -53,6 +54,7 @@ export class Bridge {
   private readonly badFrameLog = new LogRateLimiter(20, 40);
   private readonly pendingCalls = new WeakMap<object, CallRequest>();
   private draining = false;
+  private readonly allowList: BlockList | undefined;
   private readonly startedAt = Date.now();
   readonly hooks: CallHooks;
 
@@ -62,6 +64,8 @@ export class Bridge {
     this.metrics = options.metrics ?? createMetrics();
     this.tools = options.tools ?? new ClientToolRegistry();
     this.hooks = options.hooks ?? {};
+    const cidrs = this.config.exotel.allowedCidrs;
+    this.allowList = cidrs && cidrs.length > 0 ? buildAllowList(cidrs) : undefined;
     const app = express();
     app.disable("x-powered-by");
     this.server = http.createServer(app);
@@ -117,6 +121,7 @@ export class Bridge {
     const verdict = verifyUpgrade(info.req, this.config, {
       draining: this.draining,
       activeCalls: this.calls.size,
+      allowList: this.allowList,
     });
     if (verdict.ok) {
       this.pendingCalls.set(info.req, verdict.call);

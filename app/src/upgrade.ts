@@ -5,9 +5,11 @@
  */
 import { timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
+import type { BlockList } from "node:net";
 import { type ExotelSampleRate, isExotelSampleRate } from "./audio/formats.js";
 import type { CallRequest } from "./call/call.js";
 import { type Config, isAgentAllowed } from "./config.js";
+import { clientAddress, isAllowed } from "./net.js";
 
 export const MEDIA_PATH = "/media";
 
@@ -18,6 +20,8 @@ export type UpgradeVerdict =
 export interface UpgradeState {
   readonly draining: boolean;
   readonly activeCalls: number;
+  /** Built once from config.exotel.allowedCidrs; undefined = any address. */
+  readonly allowList?: BlockList | undefined;
 }
 
 /**
@@ -53,6 +57,14 @@ export function verifyUpgrade(req: IncomingMessage, config: Config, state: Upgra
   const url = new URL(req.url ?? "/", "http://bridge.invalid");
   const path = url.pathname.replace(/\/+$/, "") || "/";
   if (path !== MEDIA_PATH) return { ok: false, status: 404, reason: "unknown path" };
+  const client = clientAddress(
+    req.socket.remoteAddress,
+    req.headers["x-forwarded-for"],
+    config.exotel.trustedProxyHops,
+  );
+  if (state.allowList !== undefined && !isAllowed(state.allowList, client)) {
+    return { ok: false, status: 403, reason: `address ${client ?? "unknown"} not in EXOTEL_ALLOWED_CIDRS` };
+  }
   if (state.draining) return { ok: false, status: 503, reason: "draining" };
   if (state.activeCalls >= config.limits.maxConcurrentCalls)
     return { ok: false, status: 503, reason: "at capacity" };
@@ -73,5 +85,5 @@ export function verifyUpgrade(req: IncomingMessage, config: Config, state: Upgra
   if (agentId !== undefined && !isAgentAllowed(config, agentId)) {
     return { ok: false, status: 403, reason: "agent_id not allowed" };
   }
-  return { ok: true, call: { query, sampleRate, remoteAddress: req.socket.remoteAddress ?? "" } };
+  return { ok: true, call: { query, sampleRate, remoteAddress: client ?? req.socket.remoteAddress ?? "" } };
 }
