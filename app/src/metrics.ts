@@ -68,6 +68,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     labelNames: ["type"] as const,
     ...mk,
   });
+  const agentConnectRetries = new Counter({
+    name: "exotel_bridge_agent_connect_retries_total",
+    help: "Agent connections retried after a transient failure, before the caller heard anything",
+    ...mk,
+  });
   const badFrames = new Counter({
     name: "exotel_bridge_bad_frames_total",
     help: "Frames that could not be parsed, by source and error code",
@@ -97,6 +102,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     responseLatencySeconds,
     interruptions,
     agentErrors,
+    agentConnectRetries,
     badFrames,
     dtmfDigits,
     agentPingMs,

@@ -95,6 +95,18 @@ const PRECONNECT_AUDIO_MS = 3000;
 const FORCE_CLOSE_MS = 1000;
 /** After the last frame has played, wait this long for the mark echo before closing anyway. */
 const PLAYOUT_GRACE_MS = 250;
+/** Agent connection attempts per call (the first plus one retry), within AGENT_CONNECT_TIMEOUT_MS. */
+const MAX_CONNECT_ATTEMPTS = 2;
+/** A retry needs at least this much of the connect budget left to be worth it. */
+const MIN_RETRY_BUDGET_MS = 1500;
+const RETRY_BACKOFF_MS = 250;
+const RETRYABLE_CONNECT_ERRORS: ReadonlySet<string> = new Set([
+  "upstream",
+  "rate_limited",
+  "network",
+  "handshake",
+  "bad_response",
+]);
 /** Quiet time after the agent's last audio has played that counts as "finished speaking". */
 const AGENT_DONE_QUIET_MS = 1200;
 /** A recording that cannot finish in this time is abandoned so the summary still goes out. */
@@ -137,6 +149,9 @@ export class Call implements Tickable {
   private readonly agentAbort = new AbortController();
   private signedUrl: Promise<string> | null = null;
   private signedUrlAgentId = "";
+  private connectAttempts = 0;
+  private connectDeadline = 0;
+  private retryTimer: NodeJS.Timeout | null = null;
   private agentFormats: { input: AudioFormat; output: AudioFormat } | undefined;
   private agentClose: { code: number; reason: string } | undefined;
   private agentError: { message: string; type?: string; code?: number } | undefined;
@@ -333,6 +348,7 @@ export class Call implements Tickable {
     this.lastCallerFrameAt = this.deps.now();
     this.armSilenceTimer();
 
+    this.connectDeadline = this.deps.now() + limits.agentConnectTimeoutMs;
     this.agentTimer = setTimeout(
       () => this.close("agent_timeout", "no conversation metadata from the agent"),
       limits.agentConnectTimeoutMs,
@@ -543,6 +559,7 @@ export class Call implements Tickable {
   }
 
   private async connectAgent(): Promise<void> {
+    this.connectAttempts++;
     let url: string;
     try {
       url = await this.agentUrl();
@@ -553,7 +570,7 @@ export class Call implements Tickable {
     if (this.state !== "starting") return;
     const ws = new WebSocket(url, {
       perMessageDeflate: false,
-      handshakeTimeout: this.deps.config.limits.agentConnectTimeoutMs,
+      handshakeTimeout: Math.max(500, this.connectDeadline - this.deps.now()),
       maxPayload: this.deps.config.limits.agentMaxMessageBytes,
     });
     this.agent = ws;
@@ -571,8 +588,48 @@ export class Call implements Tickable {
         ? err
         : new AgentConnectError("network", (err as Error)?.message ?? "unknown");
     this.deps.metrics.agentErrors.labels(`connect_${e.kind}`).inc();
+    if (this.canRetryConnect(e)) {
+      this.retryConnect(e);
+      return;
+    }
     this.agentError = { message: e.message, type: e.kind, ...(e.status !== undefined && { code: e.status }) };
     this.close("agent_connect_failed", e.message);
+  }
+
+  /**
+   * One retry for transient failures while the caller has heard nothing yet: Exotel gives the stream
+   * about 10 s, and a second attempt within the connect budget saves the call. Permanent failures
+   * (bad key, unknown agent, contract errors) are never retried.
+   */
+  private canRetryConnect(e: AgentConnectError): boolean {
+    return (
+      this.state === "starting" &&
+      this.connectAttempts < MAX_CONNECT_ATTEMPTS &&
+      RETRYABLE_CONNECT_ERRORS.has(e.kind) &&
+      this.connectDeadline - this.deps.now() >= MIN_RETRY_BUDGET_MS
+    );
+  }
+
+  private retryConnect(e: AgentConnectError): void {
+    this.log.warn(
+      { event: "agent_connect_retry", kind: e.kind, status: e.status, attempt: this.connectAttempts },
+      `agent connection failed (${e.message}); retrying once`,
+    );
+    this.deps.metrics.agentConnectRetries.inc();
+    const old = this.agent;
+    if (old !== null) {
+      old.removeAllListeners();
+      old.on("error", noop);
+      old.terminate();
+    }
+    this.agent = null;
+    this.agentClosed = true;
+    // A signed URL may be single-use: fetch a fresh one.
+    this.signedUrl = null;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (this.state === "starting") void this.connectAgent();
+    }, RETRY_BACKOFF_MS);
   }
 
   private readonly onAgentUnexpectedResponse = (
@@ -838,6 +895,17 @@ export class Call implements Tickable {
       this.maybeFinalize();
       return;
     }
+    if (this.state === "starting" && this.agentError === undefined && (code === 1011 || code === 1006)) {
+      // The conversation never started and nothing was played: a setup failure, retryable once.
+      this.onAgentConnectFailed(
+        new AgentConnectError(
+          "handshake",
+          `agent closed during setup (${code}${reason ? ` ${reason}` : ""})`,
+          code,
+        ),
+      );
+      return;
+    }
     if (this.state === "starting" && this.agentError === undefined && code !== 1000) {
       this.deps.metrics.agentErrors.labels(`close_${code}`).inc();
       this.agentError = { message: `agent closed during setup (${code} ${reason})`, code };
@@ -988,6 +1056,7 @@ export class Call implements Tickable {
       this.maxDurationTimer,
       this.silenceTimer,
       this.endWhenDoneTimer,
+      this.retryTimer,
     ]) {
       if (t) clearTimeout(t);
     }
