@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { DtmfCollector } from "../../../app/src/call/dtmf.js";
 import { Ticker } from "../../../app/src/call/ticker.js";
-import { ClientToolRegistry } from "../../../app/src/call/tools.js";
+import { ClientToolRegistry, type ToolContext } from "../../../app/src/call/tools.js";
 import { createLogger } from "../../../app/src/log.js";
 
 describe("DtmfCollector", () => {
@@ -46,7 +46,23 @@ describe("DtmfCollector", () => {
 });
 
 describe("ClientToolRegistry", () => {
-  const ctx = { callSid: "CA", streamSid: "MZ", log: createLogger("silent") };
+  const ctx: ToolContext = {
+    callSid: "CA",
+    streamSid: "MZ",
+    log: createLogger("silent"),
+    info: {
+      callId: "c",
+      callSid: "CA",
+      streamSid: "MZ",
+      accountSid: "",
+      from: "",
+      to: "",
+      customParameters: {},
+      sampleRate: 8000,
+      requestedAgentId: undefined,
+    },
+    call: { endWhenAgentDone: () => {} },
+  };
 
   it("runs a registered handler", async () => {
     const r = new ClientToolRegistry().register("lookup", (p, c) => `order ${String(p.id)} for ${c.callSid}`);
