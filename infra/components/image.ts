@@ -66,6 +66,10 @@ export class BridgeImage extends pulumi.ComponentResource {
     const token = gcp.organizations.getClientConfigOutput({ parent: this }).accessToken;
 
     const tagRef = pulumi.interpolate`${repository.registryUri}/${args.imageName}:${args.tag}`;
+    // Layer cache in its own package of the repository, so it never crowds the kept image versions.
+    // CI runners start empty; with it, a source-only change does not reinstall every dependency.
+    // A failed cache export must not fail the deploy.
+    const cacheRef = pulumi.interpolate`${repository.registryUri}/${args.imageName}-buildcache:latest`;
     const image = new dockerBuild.Image(
       `${name}-image`,
       {
@@ -78,6 +82,18 @@ export class BridgeImage extends pulumi.ComponentResource {
           { address: registryHost, username: "oauth2accesstoken", password: pulumi.secret(token) },
         ],
         labels: { "org.opencontainers.image.title": "exotel-bridge" },
+        cacheFrom: [{ registry: { ref: cacheRef } }],
+        cacheTo: [
+          {
+            registry: {
+              ref: cacheRef,
+              mode: dockerBuild.CacheMode.Max,
+              imageManifest: true,
+              ociMediaTypes: true,
+              ignoreError: true,
+            },
+          },
+        ],
       },
       { parent: this },
     );

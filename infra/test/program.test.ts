@@ -116,6 +116,15 @@ describe("registry and image", () => {
     assert.deepEqual(image.tags, [`${REGION}-docker.pkg.dev/${PROJECT_ID}/${SERVICE}/bridge:latest`]);
   });
 
+  it("keeps a best-effort layer cache in its own package of the repository", () => {
+    const image = plain(single(run, "docker-build:index:Image").inputs) as Record<string, unknown>;
+    const cacheRef = `${REGION}-docker.pkg.dev/${PROJECT_ID}/${SERVICE}/bridge-buildcache:latest`;
+    assert.deepEqual(image.cacheFrom, [{ registry: { ref: cacheRef } }]);
+    const [cacheTo] = image.cacheTo as { registry: Record<string, unknown> }[];
+    assert.equal(cacheTo?.registry.ref, cacheRef);
+    assert.equal(cacheTo?.registry.ignoreError, true);
+  });
+
   it("authenticates the push with the deployer's token, marked secret", () => {
     const image = single(run, "docker-build:index:Image");
     const registries = plain(image.inputs.registries) as Record<string, unknown>[];
