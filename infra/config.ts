@@ -115,7 +115,16 @@ export function loadConfig(): BridgeConfig {
       "exotel-bridge:elevenlabsApiKey is required: pulumi config set --secret elevenlabsApiKey <key>",
     );
   }
+  // The bridge validates these at start-up too; checking here stops a revision that could never start.
+  // Problems name the key only, never the value.
+  if (/\s/.test(cfg.get("elevenlabsApiKey") ?? "")) {
+    problems.push("exotel-bridge:elevenlabsApiKey must not contain whitespace");
+  }
   const basicAuth = cfg.getSecret("exotelBasicAuth");
+  const basicAuthRaw = cfg.get("exotelBasicAuth");
+  if (basicAuthRaw !== undefined && !/^[^:]+:.+$/.test(basicAuthRaw)) {
+    problems.push('exotel-bridge:exotelBasicAuth must look like "key:token"');
+  }
 
   const elevenlabsRegion = cfg.get("elevenlabsRegion") ?? "default"; // the bridge's own default
   if (!(ELEVENLABS_REGIONS as readonly string[]).includes(elevenlabsRegion)) {

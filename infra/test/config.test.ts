@@ -132,6 +132,17 @@ describe("loadConfig validation", () => {
     assert.equal(found.length, 11);
   });
 
+  it("checks the credentials' shape without ever printing them", () => {
+    const found = problems({
+      "exotel-bridge:elevenlabsApiKey": "sk with space",
+      "exotel-bridge:exotelBasicAuth": "tokenwithoutkey",
+    });
+    assert.equal(found.length, 2);
+    assert.match(found.join("\n"), /elevenlabsApiKey must not contain whitespace/);
+    assert.match(found.join("\n"), /exotelBasicAuth must look like "key:token"/);
+    assert.ok(!found.join("\n").includes("sk with space") && !found.join("\n").includes("tokenwithoutkey"));
+  });
+
   it("keeps the drain inside Cloud Run's 10 s SIGTERM grace", () => {
     assert.equal(load({ "exotel-bridge:drainTimeoutMs": "9000" }).drainTimeoutMs, 9000);
     assert.equal(problems({ "exotel-bridge:drainTimeoutMs": "9001" }).length, 1);
