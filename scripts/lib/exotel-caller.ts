@@ -34,9 +34,11 @@
  *   const { code } = await sock.closed;
  */
 import { randomBytes } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { WebSocket } from "ws";
 import { bytesPerMs, convertRate, pcmMs, speechSegments, type VadOptions } from "./audio.js";
-import { interleaveStereo, readMonoWav } from "./wav.js";
+import { encodeWav, interleaveStereo, readMonoWav } from "./wav.js";
 
 export type ExotelSampleRate = 8000 | 16000 | 24000;
 
@@ -1142,4 +1144,22 @@ export function placeCall(options: CallOptions): Promise<CallResult> {
 /** Starts a call and returns its handle (hang up early, watch it live). */
 export function startCall(options: CallOptions): ExotelCall {
   return new ExotelCall(options);
+}
+
+/**
+ * Writes `<base>.wav` (stereo: caller left, agent right, as heard) and `<base>.json` (the report,
+ * plus `extra` fields) into `dir`, creating it. Returns both paths.
+ */
+export function saveCall(
+  result: CallResult,
+  dir: string,
+  base: string,
+  extra: Record<string, unknown> = {},
+): { wav: string; json: string } {
+  mkdirSync(dir, { recursive: true });
+  const wav = join(dir, `${base}.wav`);
+  const json = join(dir, `${base}.json`);
+  writeFileSync(wav, encodeWav(stereoRecording(result.audio), result.audio.sampleRate, 2));
+  writeFileSync(json, `${JSON.stringify({ ...result.report, recording: wav, ...extra }, null, 2)}\n`);
+  return { wav, json };
 }

@@ -1,0 +1,203 @@
+/**
+ * `npm run agent -- [options]`: runs the LOCAL TEST AGENT (scripts/lib/local-agent.ts), a stand-in
+ * for an ElevenLabs agent that speaks the same protocol, so the bridge can be run and tested with
+ * no ElevenLabs account or credits. It is not ElevenLabs: it plays shipped prompts, answers caller
+ * turns found by an energy VAD (or echoes them back), and can fail on purpose. Runs until Ctrl-C.
+ */
+import { parseArgs } from "node:util";
+import {
+  AGENT_AUDIO_FORMATS,
+  type AgentAudioFormat,
+  type AgentConversation,
+  type AgentFailure,
+  type AgentMode,
+  startLocalAgent,
+} from "./lib/local-agent.js";
+
+const FAILURES = [
+  "bad_key",
+  "unknown_agent",
+  "error_1008",
+  "flat_error_1002",
+  "silence",
+  "close_1011",
+  "drop",
+  "slow_first_audio",
+] as const;
+
+const USAGE = `Usage: npm run agent -- [options]
+
+LOCAL TEST AGENT (not ElevenLabs): speaks the ElevenLabs Agents protocol on your machine.
+
+  --port PORT              listen port (default 8765; 0 = any free port)
+  --host HOST              listen address (default 127.0.0.1)
+  --api-key KEY            require this xi-api-key for signed URLs (private agent); default: public agent
+  --agent-id ID            a known agent id (default local-test-agent); repeatable
+  --format FORMAT          audio format both ways: ${AGENT_AUDIO_FORMATS.join(" | ")} (default pcm_16000)
+  --output-format FORMAT   agent -> bridge format (overrides --format)
+  --input-format FORMAT    bridge -> agent format (overrides --format)
+  --mode MODE              script (default): greeting + a prompt per caller turn
+                           echo: plays each caller turn back (audio-path test)
+                           manual: metadata and pings only
+  --no-greeting            do not speak first
+  --end-call-after N       after N replies: goodbye, end_call, close 1000
+  --speedup X              send audio X times faster than real time (default 4)
+  --ping-ms MS             ping period (default 2000; 0 = none)
+  --require-var NAME       fail with missing_dynamic_variable (1008) unless the bridge sends it; repeatable
+  --failure KIND           ${FAILURES.join(" | ")}
+  --failure-ms MS          when the failure happens (close_1011, drop, flat_error_1002: after metadata;
+                           slow_first_audio: the delay). Default 3000
+  --quiet                  only the banner and errors
+  -h, --help               this text`;
+
+function fail(msg: string): never {
+  process.stderr.write(`agent: ${msg}\n\n${USAGE}\n`);
+  process.exit(2);
+}
+
+function format(v: string | undefined, flag: string): AgentAudioFormat | undefined {
+  if (v === undefined) return undefined;
+  if (!(AGENT_AUDIO_FORMATS as readonly string[]).includes(v))
+    fail(`${flag} must be one of ${AGENT_AUDIO_FORMATS.join(", ")}`);
+  return v as AgentAudioFormat;
+}
+
+function failure(kind: string | undefined, ms: number): AgentFailure | undefined {
+  switch (kind) {
+    case undefined:
+      return undefined;
+    case "bad_key":
+    case "unknown_agent":
+    case "silence":
+    case "error_1008":
+      return { kind };
+    case "flat_error_1002":
+      return { kind, afterMs: ms };
+    case "close_1011":
+    case "drop":
+      return { kind, afterMs: ms };
+    case "slow_first_audio":
+      return { kind, delayMs: ms };
+    default:
+      return fail(`--failure must be one of ${FAILURES.join(", ")}`);
+  }
+}
+
+/** Prints what the agent says and hears, one line each. */
+function narrate(conv: AgentConversation, write: (line: string) => void): void {
+  const t = () => `${(conv.now() / 1000).toFixed(2).padStart(6)}s`;
+  conv.onEvent((e) => {
+    if (e.kind !== "sent") return;
+    const m = e.message.message as Record<string, Record<string, unknown> | undefined>;
+    switch (e.message.type) {
+      case "agent_response":
+        write(`${t()}  agent   says: ${m.agent_response_event?.agent_response}`);
+        return;
+      case "user_transcript":
+        write(`${t()}  caller  ${m.user_transcription_event?.user_transcript}`);
+        return;
+      case "interruption":
+        write(`${t()}  agent   interrupted by the caller (event ${m.interruption_event?.event_id})`);
+        return;
+      case "agent_response_correction":
+        write(`${t()}  agent   heard as: ${m.agent_response_correction_event?.corrected_agent_response}`);
+        return;
+      case "agent_tool_response":
+        write(`${t()}  agent   tool ${m.agent_tool_response?.tool_name}`);
+        return;
+    }
+  });
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      port: { type: "string", default: "8765" },
+      host: { type: "string", default: "127.0.0.1" },
+      "api-key": { type: "string" },
+      "agent-id": { type: "string", multiple: true },
+      format: { type: "string" },
+      "output-format": { type: "string" },
+      "input-format": { type: "string" },
+      mode: { type: "string", default: "script" },
+      "no-greeting": { type: "boolean" },
+      "end-call-after": { type: "string" },
+      speedup: { type: "string", default: "4" },
+      "ping-ms": { type: "string", default: "2000" },
+      "require-var": { type: "string", multiple: true },
+      failure: { type: "string" },
+      "failure-ms": { type: "string", default: "3000" },
+      quiet: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const mode = values.mode as AgentMode;
+  if (!["script", "echo", "manual"].includes(mode)) fail("--mode must be script, echo or manual");
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) fail("--port must be 0..65535");
+  const both = format(values.format, "--format");
+  const out = format(values["output-format"], "--output-format") ?? both;
+  const inp = format(values["input-format"], "--input-format") ?? both;
+  const endAfter = values["end-call-after"] === undefined ? undefined : Number(values["end-call-after"]);
+  if (endAfter !== undefined && (!Number.isInteger(endAfter) || endAfter < 0))
+    fail("--end-call-after must be >= 0");
+  const speedup = values.speedup === "inf" ? Number.POSITIVE_INFINITY : Number(values.speedup);
+  if (!(speedup >= 1)) fail("--speedup must be a number >= 1 (or inf)");
+  const failureMs = Number(values["failure-ms"]);
+  const quiet = values.quiet === true;
+  const write = (line: string) => process.stdout.write(`${line}\n`);
+
+  const agent = await startLocalAgent({
+    port,
+    host: values.host as string,
+    mode,
+    pingIntervalMs: Number(values["ping-ms"]),
+    audioSpeedup: speedup,
+    ...(values["api-key"] !== undefined && { apiKey: values["api-key"] }),
+    ...(values["agent-id"] !== undefined && { agents: values["agent-id"] }),
+    ...(out !== undefined && { outputFormat: out }),
+    ...(inp !== undefined && { inputFormat: inp }),
+    ...(values["no-greeting"] && { greeting: false }),
+    ...(endAfter !== undefined && { endCallAfterReplies: endAfter }),
+    ...(values["require-var"] !== undefined && { requiredDynamicVariables: values["require-var"] }),
+    ...(values.failure !== undefined && { failure: failure(values.failure, failureMs) as AgentFailure }),
+    ...(!quiet && { log: write }),
+  });
+  agent.onConversation((c) => narrate(c, write));
+  const id = agent.agentIds[0] as string;
+  write("");
+  write(
+    "=== LOCAL TEST AGENT: not ElevenLabs. Speaks the ElevenLabs Agents protocol for tests and demos. ===",
+  );
+  write(
+    `Listening on ${agent.url}  (agent id${agent.agentIds.length > 1 ? "s" : ""}: ${agent.agentIds.join(", ")})`,
+  );
+  write("Point the bridge at it:");
+  write(
+    `  ELEVENLABS_BASE_URL=${agent.url} ELEVENLABS_AGENT_ID=${id}` +
+      (values["api-key"] !== undefined ? ` ELEVENLABS_API_KEY=${values["api-key"]}` : "") +
+      " npm start",
+  );
+  write("Then place a call: npm run call -- ws://127.0.0.1:10002/media");
+  write("Ctrl-C stops it.");
+  write("");
+
+  const stop = () => {
+    write("stopping the local test agent");
+    agent.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`agent: ${(err as Error)?.message ?? err}\n`);
+  process.exit(1);
+});

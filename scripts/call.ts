@@ -1,0 +1,160 @@
+/**
+ * `npm run call -- <bridge ws url> [options]`: places one simulated Exotel call against a bridge
+ * (local `ws://` or deployed `wss://`), shows it live, prints a summary, and writes a stereo WAV
+ * (caller left, agent right, as heard) and a JSON report. Exit code 0 when the call worked, 1 when
+ * it failed (refused, no agent audio, frame-rule violations, abnormal close), 2 on bad usage.
+ * No phone and no Exotel account needed; see scripts/README.md.
+ */
+import { existsSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { CallView, formatSummary } from "./lib/call-view.js";
+import {
+  type CallerAudio,
+  type DtmfEntry,
+  type ExotelSampleRate,
+  saveCall,
+  startCall,
+} from "./lib/exotel-caller.js";
+
+const USAGE = `Usage: npm run call -- <bridge ws url> [options]
+
+Places a simulated Exotel Voicebot call, exactly as Exotel would.
+
+  <bridge ws url>          ws://127.0.0.1:10002/media or wss://key:token@bridge.example.com/media
+  --wav FILE[@SECONDS]     caller audio (any rate, converted), starting at SECONDS after start
+                           (default: right after the previous one); repeatable.
+                           Default: fixtures/caller-order-status-8k.wav@4
+  --silence                send only silence (no caller audio)
+  --sample-rate HZ         8000 | 16000 | 24000, sent as ?sample-rate= (default 8000)
+  --from NUMBER            caller number (default +919876543210)
+  --to NUMBER              called number (default +918047491899)
+  --param KEY=VALUE        custom parameter (URL query and start.custom_parameters); repeatable
+  --dtmf SECONDS:DIGITS    e.g. 5.0:4567# (one digit every 250 ms); repeatable
+  --hangup-after SECONDS   caller hangs up then (default: when the bridge closes, at most --max-duration)
+  --max-duration SECONDS   safety limit (default 120)
+  --basic-auth KEY:TOKEN   HTTP Basic credential (or put it in the URL)
+  --frame-ms MS            caller frame length (default 100)
+  --camel                  camelCase keys (streamSid...) instead of snake_case
+  --numbers                JSON numbers instead of strings for numeric fields
+  --insecure               accept a self-signed certificate on wss://
+  --out DIR                where the WAV and JSON go (default out/)
+  --name NAME              file name base (default call-<time>)
+  --show-marks             print mark and mark-echo lines
+  -h, --help               this text`;
+
+function fail(msg: string): never {
+  process.stderr.write(`call: ${msg}\n\n${USAGE}\n`);
+  process.exit(2);
+}
+
+function seconds(v: string, what: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) fail(`${what} must be a number of seconds, got "${v}"`);
+  return n * 1000;
+}
+
+function parse() {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      wav: { type: "string", multiple: true },
+      silence: { type: "boolean" },
+      "sample-rate": { type: "string", default: "8000" },
+      from: { type: "string" },
+      to: { type: "string" },
+      param: { type: "string", multiple: true },
+      dtmf: { type: "string", multiple: true },
+      "hangup-after": { type: "string" },
+      "max-duration": { type: "string", default: "120" },
+      "basic-auth": { type: "string" },
+      "frame-ms": { type: "string", default: "100" },
+      camel: { type: "boolean" },
+      numbers: { type: "boolean" },
+      insecure: { type: "boolean" },
+      out: { type: "string", default: "out" },
+      name: { type: "string" },
+      "show-marks": { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const url = positionals[0];
+  if (url === undefined || positionals.length > 1) fail("give exactly one bridge URL");
+  if (!/^wss?:\/\//.test(url)) fail(`the bridge URL must start with ws:// or wss://, got "${url}"`);
+  const rate = Number(values["sample-rate"]);
+  if (rate !== 8000 && rate !== 16000 && rate !== 24000) fail("--sample-rate must be 8000, 16000 or 24000");
+
+  const audio: CallerAudio[] = [];
+  if (!values.silence) {
+    for (const spec of values.wav ?? ["fixtures/caller-order-status-8k.wav@4"]) {
+      const at = spec.lastIndexOf("@");
+      const file = at > 0 ? spec.slice(0, at) : spec;
+      if (!existsSync(file)) fail(`no such WAV file: ${file}`);
+      audio.push({ wav: file, ...(at > 0 && { atMs: seconds(spec.slice(at + 1), "--wav @time") }) });
+    }
+  }
+  const customParameters: Record<string, string> = {};
+  for (const p of values.param ?? []) {
+    const eq = p.indexOf("=");
+    if (eq <= 0) fail(`--param must be KEY=VALUE, got "${p}"`);
+    customParameters[p.slice(0, eq)] = p.slice(eq + 1);
+  }
+  const dtmf: DtmfEntry[] = [];
+  for (const d of values.dtmf ?? []) {
+    const m = /^([\d.]+):([0-9*#]+)$/.exec(d);
+    if (!m) fail(`--dtmf must be SECONDS:DIGITS such as 5.0:4567#, got "${d}"`);
+    dtmf.push({ atMs: seconds(m[1] as string, "--dtmf time"), digits: m[2] as string });
+  }
+  const basic = values["basic-auth"];
+  if (basic !== undefined && !/^[^:]+:.+$/.test(basic)) fail("--basic-auth must be KEY:TOKEN");
+  const frameMs = Number(values["frame-ms"]);
+  if (!Number.isInteger(frameMs) || frameMs < 10 || frameMs > 1000) fail("--frame-ms must be 10..1000");
+  return { url, rate: rate as ExotelSampleRate, audio, customParameters, dtmf, basic, frameMs, values };
+}
+
+async function main(): Promise<void> {
+  const { url, rate, audio, customParameters, dtmf, basic, frameMs, values } = parse();
+  const view = new CallView({ showMarks: values["show-marks"] === true });
+  view.plain(`Simulated Exotel call (no phone, no Exotel account): ${rate} Hz, ${frameMs} ms frames`);
+  const call = startCall({
+    url,
+    sampleRate: rate,
+    audio,
+    dtmf,
+    frameMs,
+    customParameters,
+    ...(values.from !== undefined && { from: values.from }),
+    ...(values.to !== undefined && { to: values.to }),
+    ...(basic !== undefined && { basicAuth: basic }),
+    ...(values["hangup-after"] !== undefined && {
+      hangupAfterMs: seconds(values["hangup-after"], "--hangup-after"),
+    }),
+    maxDurationMs: seconds(values["max-duration"], "--max-duration"),
+    ...(values.camel && { spelling: "camel" as const }),
+    ...(values.numbers && { numbers: "number" as const }),
+    ...(values.insecure && { insecure: true }),
+    onEvent: view.onEvent,
+  });
+  view.attach(call);
+  let interrupted = false;
+  process.once("SIGINT", () => {
+    interrupted = true;
+    view.plain("Ctrl-C: hanging up");
+    call.hangup("ctrl_c");
+  });
+  const result = await call.result;
+  view.detach();
+  const base = values.name ?? `call-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+  const files = saveCall(result, values.out as string, base);
+  process.stdout.write(`\n${formatSummary(result.report)}\n\n`);
+  process.stdout.write(`Recording (caller left, agent right): ${files.wav}\nReport: ${files.json}\n`);
+  process.exitCode = interrupted ? 130 : result.report.ok ? 0 : 1;
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`call: ${(err as Error)?.stack ?? err}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,357 @@
+/**
+ * `npm run demo`: the whole bridge working end to end on one machine with no phone, no Exotel
+ * account and no ElevenLabs credentials, in about 25 seconds:
+ *   1. starts the LOCAL TEST AGENT (script mode, private: API key + signed URL, pcm_16000 both ways
+ *      like a new ElevenLabs agent, so the bridge resamples 8 kHz <-> 16 kHz);
+ *   2. starts the real bridge as a child process (`node --import tsx app/src/main.ts`) pointed at it
+ *      through ELEVENLABS_BASE_URL, in a scratch working directory so a developer's `.env` is not read;
+ *   3. places a simulated Exotel call at 8 kHz: the caller asks about order 4567
+ *      (fixtures/caller-order-status-8k.wav), talks over the agent's answer
+ *      (fixtures/caller-barge-in-8k.wav: barge-in), then types 4567# (DTMF); the agent thanks them,
+ *      says goodbye and ends the call (end_call);
+ *   4. prints the conversation as it happens, a summary, and where the stereo recording and the
+ *      JSON report went (default out/, git-ignored), then stops everything it started.
+ * Exit code 0 only when the call worked and showed the barge-in and the DTMF reaching the agent.
+ * Works headless (no TTY): plain lines. Options: --out DIR, --quiet-bridge.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { CallView, formatSummary } from "./lib/call-view.js";
+import { type CallResult, type ExotelCall, saveCall, startCall } from "./lib/exotel-caller.js";
+import { type AgentConversation, type LocalAgent, startLocalAgent } from "./lib/local-agent.js";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const AGENT_ID = "local-test-agent";
+const BRIDGE_START_TIMEOUT_MS = 30_000;
+const DEMO_TIMEOUT_MS = 90_000;
+
+/** The scripted call: when things happen, ms after Exotel's `start`. */
+const SCRIPT = {
+  // After the 3.7 s greeting.
+  question: { wav: join(ROOT, "fixtures/caller-order-status-8k.wav"), atMs: 4000 },
+  // About 1.7 s into the agent's 7 s answer, which starts about 10.8 s.
+  bargeIn: { wav: join(ROOT, "fixtures/caller-barge-in-8k.wav"), atMs: 12_500 },
+  dtmf: { atMs: 19_000, digits: "4567#" },
+  maxDurationMs: 45_000,
+};
+
+interface Running {
+  agent?: LocalAgent;
+  bridge?: ChildProcess;
+  call?: ExotelCall;
+  workDir?: string;
+}
+
+const running: Running = {};
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+function parse() {
+  const { values } = parseArgs({
+    options: {
+      out: { type: "string", default: "out" },
+      "quiet-bridge": { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    say("Usage: npm run demo [-- --out DIR] [--quiet-bridge]");
+    process.exit(0);
+  }
+  return { out: values.out as string, quietBridge: values["quiet-bridge"] === true };
+}
+
+/** Environment for the bridge: only what it needs, so nothing from the developer's shell leaks in. */
+function bridgeEnv(agentUrl: string, apiKey: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const k of ["PATH", "HOME", "USER", "LANG", "TMPDIR", "SYSTEMROOT", "NODE_EXTRA_CA_CERTS"]) {
+    if (process.env[k] !== undefined) env[k] = process.env[k];
+  }
+  return {
+    ...env,
+    ELEVENLABS_AGENT_ID: AGENT_ID,
+    ELEVENLABS_API_KEY: apiKey,
+    ELEVENLABS_BASE_URL: agentUrl,
+    PORT: "0",
+    BRIDGE_HOST: "127.0.0.1",
+    LOG_LEVEL: "info",
+    DRAIN_TIMEOUT_MS: "1000",
+  };
+}
+
+interface BridgeHandle {
+  readonly port: number;
+  readonly summaries: Array<Record<string, unknown>>;
+  readonly exited: Promise<number | null>;
+}
+
+/** Starts the bridge and resolves once it logs `listening`; shows its interesting log events. */
+function startBridge(
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  show: (rec: Record<string, unknown>) => void,
+): Promise<BridgeHandle> {
+  const tsx = import.meta.resolve("tsx");
+  const child = spawn(process.execPath, ["--import", tsx, join(ROOT, "app/src/main.ts")], {
+    cwd,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  running.bridge = child;
+  const summaries: Array<Record<string, unknown>> = [];
+  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  const stderrLines: string[] = [];
+  createInterface({ input: child.stderr as NodeJS.ReadableStream }).on("line", (l) => {
+    stderrLines.push(l);
+    say(`  bridge stderr: ${l}`);
+  });
+  return new Promise((resolvePort, reject) => {
+    const timer = setTimeout(
+      () =>
+        reject(new Error(`the bridge did not log "listening" within ${BRIDGE_START_TIMEOUT_MS / 1000} s`)),
+      BRIDGE_START_TIMEOUT_MS,
+    );
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(
+        new Error(
+          `the bridge exited with code ${code} before listening${stderrLines.length ? `: ${stderrLines.join(" | ")}` : ""}`,
+        ),
+      );
+    });
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (line) => {
+      let rec: Record<string, unknown>;
+      try {
+        rec = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        say(`  bridge: ${line}`);
+        return;
+      }
+      if (rec.event === "call_summary") summaries.push(rec);
+      if (rec.event === "listening") {
+        clearTimeout(timer);
+        resolvePort({ port: Number(rec.port), summaries, exited });
+      }
+      show(rec);
+    });
+  });
+}
+
+/** Turns a bridge log record into a demo line, for the events worth seeing. */
+function bridgeLine(rec: Record<string, unknown>): string | undefined {
+  const ev = rec.event;
+  const msg = String(rec.message ?? "");
+  switch (ev) {
+    case "listening":
+      return `listening on port ${rec.port} (agent auth: ${rec.agent_auth}, agent at ${rec.base_url})`;
+    case "call_start":
+      return `call started: from ${rec.from} to ${rec.to}, ${rec.sample_rate} Hz`;
+    case "agent_connected":
+      return `agent connected in ${rec.setup_ms} ms; caller->agent ${rec.caller_to_agent}; agent->caller ${rec.agent_to_caller}`;
+    case "interruption":
+      return `barge-in: cleared ${rec.cut_queued_ms} ms queued at Exotel, dropped ${rec.dropped_buffered_ms} ms buffered`;
+    case "dtmf_to_agent":
+      return `DTMF "${rec.digits}" sent to the agent as ${rec.kind}`;
+    case "agent_tool":
+      return `agent used tool ${rec.tool}`;
+    case "call_ending":
+      return `call ending: ${msg.replace(/^call ending: /, "")}`;
+    case "call_summary":
+      return `call summary logged (end_reason ${rec.end_reason}, ended by ${rec.ended_by})`;
+    default: {
+      const sev = rec.severity;
+      if (sev === "WARNING" || sev === "ERROR" || sev === "CRITICAL")
+        return `${String(sev).toLowerCase()}: ${msg} ${ev ? `(${ev})` : ""}`;
+      return undefined;
+    }
+  }
+}
+
+/** Prints the local test agent's side of the conversation on the call's clock. */
+function narrateAgent(conv: AgentConversation, view: CallView, callT0: () => number): void {
+  const at = (ms: number) => conv.openedAt + ms - callT0();
+  conv.onEvent((e) => {
+    if (e.kind === "received") {
+      const m = e.message.message as Record<string, unknown>;
+      if (e.message.type === "user_message")
+        view.line(at(e.message.atMs), "agent", `received user_message "${m.text}"`);
+      if (e.message.type === "contextual_update")
+        view.line(at(e.message.atMs), "agent", `received contextual_update "${m.text}"`);
+      return;
+    }
+    if (e.kind !== "sent") return;
+    const m = e.message.message as Record<string, Record<string, unknown> | undefined>;
+    const t = at(e.message.atMs);
+    switch (e.message.type) {
+      case "conversation_initiation_metadata":
+        view.line(
+          t,
+          "agent",
+          `conversation ${conv.id} started (local test agent, ${conv.outputFormat.name})`,
+        );
+        return;
+      case "agent_response":
+        view.line(t, "agent", `says: "${m.agent_response_event?.agent_response}"`);
+        return;
+      case "user_transcript":
+        view.line(t, "agent", `heard the caller: ${m.user_transcription_event?.user_transcript}`);
+        return;
+      case "interruption":
+        view.line(t, "agent", `interrupted by the caller (response ${m.interruption_event?.event_id})`);
+        return;
+      case "agent_response_correction":
+        view.line(
+          t,
+          "agent",
+          `was heard up to: "${m.agent_response_correction_event?.corrected_agent_response}"`,
+        );
+        return;
+      case "agent_tool_response":
+        view.line(t, "agent", `calls tool ${m.agent_tool_response?.tool_name}`);
+        return;
+    }
+  });
+}
+
+async function stopAll(): Promise<void> {
+  const { call, bridge, agent, workDir } = running;
+  running.call = undefined;
+  running.bridge = undefined;
+  running.agent = undefined;
+  running.workDir = undefined;
+  call?.hangup("demo_stopping");
+  if (bridge && bridge.exitCode === null && bridge.signalCode === null) {
+    const gone = new Promise<void>((r) => bridge.once("exit", () => r()));
+    bridge.kill("SIGTERM");
+    const t = setTimeout(() => bridge.kill("SIGKILL"), 4000);
+    await gone;
+    clearTimeout(t);
+  }
+  await agent?.close();
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
+}
+
+function checkDemo(result: CallResult, conv: AgentConversation | undefined, summaries: unknown[]): string[] {
+  const r = result.report;
+  const problems = [...r.failures];
+  if (r.interruptions.length === 0) problems.push("no barge-in: the bridge never cleared the agent's audio");
+  if (r.dtmfSent !== SCRIPT.dtmf.digits) problems.push(`DTMF not all sent (${r.dtmfSent || "none"})`);
+  if (!conv?.userMessages.includes("4567")) problems.push('the agent never received the DTMF digits "4567"');
+  if (r.end.by !== "bridge") problems.push(`expected the agent to end the call; the ${r.end.by} ended it`);
+  if (summaries.length !== 1)
+    problems.push(`expected one call_summary from the bridge, saw ${summaries.length}`);
+  return problems;
+}
+
+async function main(): Promise<number> {
+  const { out, quietBridge } = parse();
+  const view = new CallView();
+  say(
+    "exotel-bridge demo: a simulated Exotel call through the real bridge to a LOCAL TEST AGENT (not ElevenLabs).",
+  );
+  say("No phone, no Exotel account, no ElevenLabs credentials.\n");
+
+  const apiKey = `demo-${Math.random().toString(36).slice(2, 10)}`;
+  const agent = await startLocalAgent({
+    apiKey,
+    agents: [AGENT_ID],
+    mode: "script",
+    outputFormat: "pcm_16000",
+    inputFormat: "pcm_16000",
+    endCallAfterReplies: 2,
+  });
+  running.agent = agent;
+  say(`local test agent: ${agent.url} (private agent: the bridge must fetch a signed URL with the demo key)`);
+
+  running.workDir = mkdtempSync(join(tmpdir(), "exotel-bridge-demo-"));
+  const bridge = await startBridge(bridgeEnv(agent.url, apiKey), running.workDir, (rec) => {
+    const line = bridgeLine(rec);
+    if (line !== undefined && (!quietBridge || rec.event === "listening")) view.line(null, "bridge", line);
+  });
+  const url = `ws://127.0.0.1:${bridge.port}/media`;
+  say("");
+
+  let conv: AgentConversation | undefined;
+  const call = startCall({
+    url,
+    sampleRate: 8000,
+    customParameters: { order_channel: "demo" },
+    audio: [SCRIPT.question, SCRIPT.bargeIn],
+    dtmf: [SCRIPT.dtmf],
+    maxDurationMs: SCRIPT.maxDurationMs,
+    onEvent: view.onEvent,
+  });
+  running.call = call;
+  agent.onConversation((c) => {
+    conv = c;
+    narrateAgent(c, view, () => call.socket?.t0 ?? performance.now());
+  });
+  view.attach(call);
+  const result = await call.result;
+  view.detach();
+  running.call = undefined;
+
+  // Let the bridge log its call summary before it is stopped.
+  const deadline = Date.now() + 3000;
+  while (bridge.summaries.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+
+  const summary = bridge.summaries[0];
+  const files = saveCall(result, out, "demo-call", {
+    demo: {
+      agent: conv && {
+        note: "local test agent, not ElevenLabs",
+        conversationId: conv.id,
+        dynamicVariables: (conv.initiation as { dynamic_variables?: unknown } | undefined)?.dynamic_variables,
+        userMessages: conv.userMessages,
+        responses: conv.responses,
+        interruptions: conv.interruptions,
+        pongs: conv.pongs.length,
+      },
+      bridgeSummary: summary,
+    },
+  });
+  say("");
+  say(formatSummary(result.report));
+  say("");
+  const problems = checkDemo(result, conv, bridge.summaries);
+  say(`Recording (stereo: caller left, agent right, as heard): ${files.wav}`);
+  say(`Report (JSON): ${files.json}`);
+  await stopAll();
+  if (problems.length > 0) {
+    say(`\nDEMO FAILED:\n  ${problems.join("\n  ")}`);
+    return 1;
+  }
+  say("\nDemo OK: greeting, answer, barge-in, DTMF, goodbye and end_call all went through the bridge.");
+  return 0;
+}
+
+let stopping = false;
+function interrupt(signal: string): void {
+  if (stopping) return;
+  stopping = true;
+  say(`\n${signal}: stopping the call, the bridge and the local test agent`);
+  void stopAll().finally(() => process.exit(130));
+}
+process.once("SIGINT", () => interrupt("SIGINT"));
+process.once("SIGTERM", () => interrupt("SIGTERM"));
+
+const watchdog = setTimeout(() => {
+  say(`\nDEMO FAILED: did not finish within ${DEMO_TIMEOUT_MS / 1000} s`);
+  void stopAll().finally(() => process.exit(1));
+}, DEMO_TIMEOUT_MS);
+watchdog.unref();
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+    clearTimeout(watchdog);
+  },
+  (err: unknown) => {
+    say(`\nDEMO FAILED: ${(err as Error)?.message ?? err}`);
+    void stopAll().finally(() => process.exit(1));
+  },
+);
