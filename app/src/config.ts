@@ -4,7 +4,9 @@
  * (deploy scripts and operators depend on them); the original Python bridge's knobs keep working
  * (`BRIDGE_PORT`, `CHUNK_SIZE` in bytes at 8 kHz, `ELEVENLABS_REGION`, `LOG_LEVEL`).
  */
+import { tmpdir } from "node:os";
 import { z } from "zod";
+import { CONTROL_ENV, type ControlConfig, controlConfig, SECRET_ENV } from "./control/config.js";
 import { REGION_HOSTS } from "./elevenlabs/hosts.js";
 import type { ConversationOverrides } from "./elevenlabs/messages.js";
 import { parseCidr } from "./net.js";
@@ -65,6 +67,8 @@ export interface Config {
     readonly level: string;
     readonly callLogDir: string | undefined;
   };
+  /** Call control: transfer, outbound calls, routing, recordings, shared state (control/config.ts). */
+  readonly control: ControlConfig;
 }
 
 type Env = Record<string, string | undefined>;
@@ -186,6 +190,7 @@ const schema = z.object({
   AGENT_MAX_MESSAGE_BYTES: int(4096, 64 * 1024 * 1024, 4 * 1024 * 1024, " bytes"),
   MAX_BUFFERED_AUDIO_MS: int(1000, 3_600_000, 120_000, " ms"),
   MAX_SOCKET_BUFFER_BYTES: int(16 * 1024, 256 * 1024 * 1024, 4 * 1024 * 1024, " bytes"),
+  ...CONTROL_ENV,
 });
 
 export class ConfigError extends Error {
@@ -201,7 +206,9 @@ export function loadConfig(env: Env = process.env): Config {
       const name = String(issue.path[0] ?? "?");
       const got = env[name];
       const shown =
-        got === undefined || name.includes("KEY") || name.includes("AUTH") ? "" : ` (got "${got}")`;
+        got === undefined || name.includes("KEY") || name.includes("AUTH") || SECRET_ENV.has(name)
+          ? ""
+          : ` (got "${got}")`;
       problems.push(`${name} ${issue.message}${shown}`);
     }
     throw new ConfigError(`invalid configuration: ${problems.join("; ")}`);
@@ -212,6 +219,7 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push(
       `PLAYOUT_LEAD_MS must be at least one frame (${frameMs} ms for CHUNK_SIZE=${e.CHUNK_SIZE})`,
     );
+  const control = controlConfig(e, { basicAuth: e.EXOTEL_BASIC_AUTH, tmpDir: tmpdir() }, problems);
   if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join("; ")}`);
 
   const allowed = e.ELEVENLABS_ALLOWED_AGENT_IDS?.trim();
@@ -269,6 +277,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxSocketBufferBytes: e.MAX_SOCKET_BUFFER_BYTES,
     },
     log: { level: e.LOG_LEVEL, callLogDir: e.CALL_LOG_DIR },
+    control,
   };
   return deepFreeze(config);
 }

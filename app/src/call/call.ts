@@ -349,10 +349,7 @@ export class Call implements Tickable {
     this.armSilenceTimer();
 
     this.connectDeadline = this.deps.now() + limits.agentConnectTimeoutMs;
-    this.agentTimer = setTimeout(
-      () => this.close("agent_timeout", "no conversation metadata from the agent"),
-      limits.agentConnectTimeoutMs,
-    );
+    this.agentTimer = setTimeout(this.onAgentTimeout, limits.agentConnectTimeoutMs);
     void this.planAndConnect(params.agent_id ?? this.request.query.agent_id);
   }
 
@@ -581,6 +578,13 @@ export class Call implements Tickable {
     ws.on("error", this.onAgentSocketError);
     ws.on("unexpected-response", this.onAgentUnexpectedResponse);
   }
+
+  private readonly onAgentTimeout = (): void => {
+    const message = `no conversation metadata from the agent within ${this.deps.config.limits.agentConnectTimeoutMs} ms`;
+    this.deps.metrics.agentErrors.labels("connect_timeout").inc();
+    this.agentError = { message, type: "timeout" };
+    this.close("agent_timeout", message);
+  };
 
   private onAgentConnectFailed(err: unknown): void {
     const e =

@@ -1,0 +1,118 @@
+/**
+ * Per-call records kept in the StateStore, keyed so that any instance can answer Exotel's HTTP
+ * requests about a call (Connect, Passthru, dynamic URL) and any instance can pick up the plan of a
+ * call placed through another one (`POST /calls`).
+ *
+ *   call:{CallSid}:transfer   the agent's transfer decision (written by the client tool)
+ *   call:{CallSid}:active     the call is on a bridge right now (written when its plan is made)
+ *   call:{CallSid}:outcome    how the call ended (written by the `ended` hook, after the summary)
+ *   plan:{token}              a prepared plan: outbound call or dynamic-URL route (token in the URL)
+ *   plan-sid:{CallSid}        the same plan, by Exotel's call SID (outbound calls)
+ *
+ * Every read and write is bounded by `timeoutMs`; values are JSON and read defensively.
+ */
+import type { ConversationOverrides, DynamicVariables } from "../elevenlabs/messages.js";
+import { type StateStore, withTimeout } from "./store.js";
+
+export interface TransferDecision {
+  /** Team asked for (lower case), when any. */
+  readonly team?: string;
+  /** Numbers Exotel's Connect applet will ring, in order. */
+  readonly numbers: readonly string[];
+  readonly reason?: string;
+  /** ISO time of the decision. */
+  readonly at: string;
+}
+
+export interface CallOutcome {
+  readonly endReason: string;
+  readonly endedBy: string;
+  readonly at: string;
+  readonly recording?: string;
+}
+
+/** A plan prepared before the stream exists, applied by the plan hook when it arrives. */
+export interface PreparedPlan {
+  readonly source: "outbound" | "dynamic_url";
+  /** Routing-table route the plan came from, when any. */
+  readonly route?: string;
+  readonly agentId?: string;
+  readonly dynamicVariables?: DynamicVariables;
+  readonly overrides?: ConversationOverrides;
+  readonly requiredVariables?: readonly string[];
+  readonly record?: boolean;
+  readonly labels?: Readonly<Record<string, string>>;
+  /** Exotel's call SID, once known. */
+  readonly callSid?: string;
+}
+
+function parse<T>(raw: string | undefined): T | undefined {
+  if (raw === undefined) return undefined;
+  try {
+    const v = JSON.parse(raw) as unknown;
+    return v !== null && typeof v === "object" ? (v as T) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export class CallState {
+  constructor(
+    readonly store: StateStore,
+    private readonly ttlMs: number,
+    private readonly timeoutMs: number,
+  ) {}
+
+  private get<T>(key: string): Promise<T | undefined> {
+    return withTimeout(this.store.get(key), this.timeoutMs, `get ${key.split(":")[0]}`).then(parse<T>);
+  }
+
+  private put(key: string, value: unknown, ttlMs = this.ttlMs): Promise<void> {
+    return withTimeout(
+      this.store.set(key, JSON.stringify(value), ttlMs),
+      this.timeoutMs,
+      `set ${key.split(":")[0]}`,
+    );
+  }
+
+  putTransfer(callSid: string, decision: TransferDecision): Promise<void> {
+    return this.put(`call:${callSid}:transfer`, decision);
+  }
+
+  getTransfer(callSid: string): Promise<TransferDecision | undefined> {
+    return this.get<TransferDecision>(`call:${callSid}:transfer`);
+  }
+
+  markActive(callSid: string, ttlMs: number): Promise<void> {
+    return this.put(`call:${callSid}:active`, { at: new Date().toISOString() }, ttlMs);
+  }
+
+  async isActive(callSid: string): Promise<boolean> {
+    return (await this.get(`call:${callSid}:active`)) !== undefined;
+  }
+
+  async putOutcome(callSid: string, outcome: CallOutcome): Promise<void> {
+    await this.put(`call:${callSid}:outcome`, outcome);
+    await withTimeout(this.store.delete(`call:${callSid}:active`), this.timeoutMs, "delete active");
+  }
+
+  getOutcome(callSid: string): Promise<CallOutcome | undefined> {
+    return this.get<CallOutcome>(`call:${callSid}:outcome`);
+  }
+
+  putPlan(token: string, plan: PreparedPlan): Promise<void> {
+    return this.put(`plan:${token}`, plan);
+  }
+
+  getPlan(token: string): Promise<PreparedPlan | undefined> {
+    return this.get<PreparedPlan>(`plan:${token}`);
+  }
+
+  putPlanBySid(callSid: string, plan: PreparedPlan): Promise<void> {
+    return this.put(`plan-sid:${callSid}`, plan);
+  }
+
+  getPlanBySid(callSid: string): Promise<PreparedPlan | undefined> {
+    return this.get<PreparedPlan>(`plan-sid:${callSid}`);
+  }
+}

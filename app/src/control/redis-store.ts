@@ -1,0 +1,108 @@
+/**
+ * StateStore on Redis (Memorystore in production), so that whichever Cloud Run instance Exotel's
+ * HTTP request lands on reads the state the call's instance wrote. `SET key value PX ttl`, `GET`,
+ * `DEL`, nothing else. Client: `@redis/client` (the core of node-redis, no dependencies).
+ *
+ * Failure policy: commands are not queued while disconnected (`disableOfflineQueue`), and every
+ * command is bounded by the caller's timeout, so a sick Redis makes a lookup fail fast instead of
+ * holding a call's setup; the client reconnects in the background with capped backoff. The URL
+ * (which may carry the AUTH string) is never logged.
+ */
+import { createClient } from "@redis/client";
+import type { Logger } from "../log.js";
+import type { StateStore } from "./store.js";
+
+export interface RedisStoreOptions {
+  readonly url: string;
+  /** Prepended to every key, so several deployments can share one instance. */
+  readonly keyPrefix: string;
+  readonly log: Logger;
+  readonly connectTimeoutMs?: number;
+}
+
+type Client = ReturnType<typeof createClient>;
+
+export class RedisStore implements StateStore {
+  readonly kind = "redis";
+  private readonly client: Client;
+  private readonly connecting: Promise<unknown>;
+  private readonly prefix: string;
+  private readonly log: Logger;
+  private reportedDown = false;
+  private closed = false;
+
+  constructor(options: RedisStoreOptions) {
+    this.prefix = options.keyPrefix;
+    this.log = options.log;
+    this.client = createClient({
+      url: options.url,
+      disableOfflineQueue: true,
+      socket: {
+        connectTimeout: options.connectTimeoutMs ?? 5000,
+        // 100 ms, 200 ms, ... capped at 3 s; never give up (the service keeps running without state).
+        reconnectStrategy: (retries: number) => Math.min(100 * (retries + 1), 3000),
+      },
+    });
+    this.client.on("error", this.onError);
+    this.client.on("ready", this.onReady);
+    this.connecting = this.client.connect().catch((err: unknown) => {
+      this.onError(err as Error);
+    });
+  }
+
+  /** Resolves once the first connection is up (or has failed and is being retried). */
+  async ready(): Promise<void> {
+    await this.connecting;
+  }
+
+  get isReady(): boolean {
+    return this.client.isReady;
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    const v = await this.client.get(this.prefix + key);
+    return v === null ? undefined : String(v);
+  }
+
+  async set(key: string, value: string, ttlMs: number): Promise<void> {
+    await this.client.set(this.prefix + key, value, {
+      expiration: { type: "PX", value: Math.max(1, Math.round(ttlMs)) },
+    });
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.client.del(this.prefix + key);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      if (this.client.isOpen) await this.client.close();
+      else this.client.destroy();
+    } catch {
+      this.client.destroy();
+    }
+  }
+
+  private readonly onError = (err: Error): void => {
+    if (this.closed || this.reportedDown) return;
+    // Once per outage: the client reports every reconnect attempt.
+    this.reportedDown = true;
+    this.log.error(
+      {
+        event: "state_store_down",
+        store: "redis",
+        err: { message: err.message, code: (err as { code?: string }).code },
+      },
+      "Redis unreachable: per-call state (transfers, outbound plans) unavailable until it is back",
+    );
+  };
+
+  private readonly onReady = (): void => {
+    if (this.reportedDown)
+      this.log.info({ event: "state_store_up", store: "redis" }, "Redis reachable again");
+    else this.log.info({ event: "state_store_ready", store: "redis" }, "connected to Redis");
+    this.reportedDown = false;
+  };
+}
