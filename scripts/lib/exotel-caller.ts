@@ -227,8 +227,12 @@ export class ExotelSocket {
     return () => this.listeners.delete(cb);
   }
 
-  /** Resolves when `predicate(received)` holds; rejects after `timeoutMs`. */
-  waitFor(predicate: (frames: readonly ReceivedFrame[]) => boolean, timeoutMs = 5000): Promise<void> {
+  /** Resolves when `predicate(received)` holds; rejects after `timeoutMs` (or on close) naming `what`. */
+  waitFor(
+    predicate: (frames: readonly ReceivedFrame[]) => boolean,
+    timeoutMs = 5000,
+    what = "frames",
+  ): Promise<void> {
     if (predicate(this.received)) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const done = (err?: Error): void => {
@@ -238,7 +242,7 @@ export class ExotelSocket {
         else resolve();
       };
       const timer = setTimeout(
-        () => done(new Error(`simulated Exotel: timed out after ${timeoutMs} ms waiting for frames`)),
+        () => done(new Error(`simulated Exotel: timed out after ${timeoutMs} ms waiting for ${what}`)),
         timeoutMs,
       );
       const off = this.onFrame(() => {
@@ -246,7 +250,7 @@ export class ExotelSocket {
       });
       void this.closed.then(() => {
         if (predicate(this.received)) done();
-        else done(new Error("simulated Exotel: socket closed while waiting for frames"));
+        else done(new Error(`simulated Exotel: socket closed while waiting for ${what}`));
       });
     });
   }
@@ -343,6 +347,12 @@ export class ExotelSocket {
     this.closeSentFirst = true;
     this.ws.close(code, reason);
     setTimeout(() => this.ws.terminate(), 2000).unref();
+  }
+
+  /** Drops the TCP connection without a close frame (the bridge sees 1006), like a network failure. */
+  terminate(): void {
+    this.closeSentFirst = true;
+    this.ws.terminate();
   }
 
   // ------------------------------------------------------------ receiving
