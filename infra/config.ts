@@ -2,6 +2,7 @@
 // reported at once (one line each, naming the key), and the result is frozen. Defaults carry their
 // reason next to them. Keys live under the project namespace (`exotel-bridge:<key>`) except the
 // provider's own `gcp:project` and `gcp:region`.
+import { isIP } from "node:net";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 
@@ -46,6 +47,7 @@ export interface BridgeConfig {
   readonly secrets: SecretValues;
   readonly elevenlabsRegion: ElevenlabsRegion;
   readonly allowedAgentIds?: string;
+  readonly exotelAllowedCidrs?: string;
   readonly sampleRate?: number;
   readonly logLevel: string;
   readonly concurrency: number;
@@ -133,6 +135,17 @@ export function loadConfig(): BridgeConfig {
 
   const allowedAgentIds = cfg.get("elevenlabsAllowedAgentIds"); // unset: calls use the default agent only
 
+  // Unset: any caller address may open a stream (Basic auth still applies). Exotel publishes the
+  // addresses its media servers connect from; listing them here closes /media to everyone else.
+  const exotelAllowedCidrs = cfg.get("exotelAllowedCidrs");
+  const badCidrs = (exotelAllowedCidrs ?? "")
+    .split(",")
+    .map((c) => c.trim())
+    .filter((c) => c !== "" && !isCidr(c));
+  if (badCidrs.length > 0) {
+    problems.push(`exotel-bridge:exotelAllowedCidrs has invalid ranges: ${badCidrs.join(" ")}`);
+  }
+
   // Unset: the URL carries no sample-rate and Exotel streams its default 8 kHz.
   const sampleRate = readInt(cfg, "sampleRate", undefined, problems);
   if (sampleRate !== undefined && !(EXOTEL_SAMPLE_RATES as readonly number[]).includes(sampleRate)) {
@@ -212,6 +225,7 @@ export function loadConfig(): BridgeConfig {
     secrets,
     elevenlabsRegion: elevenlabsRegion as ElevenlabsRegion,
     ...(allowedAgentIds !== undefined && allowedAgentIds !== "" ? { allowedAgentIds } : {}),
+    ...(exotelAllowedCidrs !== undefined && exotelAllowedCidrs.trim() !== "" ? { exotelAllowedCidrs } : {}),
     ...(sampleRate !== undefined ? { sampleRate } : {}),
     logLevel,
     concurrency,
@@ -253,6 +267,16 @@ function readInt(
     return fallback;
   }
   return Number.parseInt(raw, 10);
+}
+
+/** `a.b.c.d/n`, `v6::/n`, or a bare address. */
+function isCidr(value: string): boolean {
+  const [address = "", prefix, extra] = value.split("/");
+  const family = isIP(address);
+  if (family === 0 || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  const bits = Number(prefix);
+  return /^[0-9]+$/.test(prefix) && bits <= (family === 4 ? 32 : 128);
 }
 
 function inRange(key: string, value: number, min: number, max: number, problems: string[]): void {

@@ -68,6 +68,12 @@ const env: Record<string, string> = {
   DRAIN_TIMEOUT_MS: String(cfg.drainTimeoutMs),
 };
 if (cfg.allowedAgentIds !== undefined) env.ELEVENLABS_ALLOWED_AGENT_IDS = cfg.allowedAgentIds;
+if (cfg.exotelAllowedCidrs !== undefined) {
+  env.EXOTEL_ALLOWED_CIDRS = cfg.exotelAllowedCidrs;
+  // Cloud Run's front end is the one proxy in front of the container; it appends the caller's
+  // address to X-Forwarded-For, so the allow-list must read the last entry, not the socket peer.
+  env.TRUSTED_PROXY_HOPS = "1";
+}
 
 const service = new BridgeService(
   "bridge",

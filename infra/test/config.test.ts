@@ -110,6 +110,7 @@ describe("loadConfig validation", () => {
       "exotel-bridge:logRouting": "some",
       "exotel-bridge:logRetentionDays": "ten",
       "exotel-bridge:imageTag": "bad tag",
+      "exotel-bridge:exotelAllowedCidrs": "203.0.113.0/24, 10.0.0.0/33,nonsense",
     });
     for (const key of [
       "elevenlabsRegion",
@@ -123,13 +124,14 @@ describe("loadConfig validation", () => {
       "logRouting",
       "logRetentionDays",
       "imageTag",
+      "exotelAllowedCidrs has invalid ranges: 10.0.0.0/33 nonsense",
     ]) {
       assert.ok(
         found.some((p) => p.includes(key)),
         `${key} reported in:\n${found.join("\n")}`,
       );
     }
-    assert.equal(found.length, 11);
+    assert.equal(found.length, 12);
   });
 
   it("checks the credentials' shape without ever printing them", () => {

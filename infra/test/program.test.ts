@@ -32,6 +32,7 @@ const config: Record<string, string> = {
   "exotel-bridge:exotelBasicAuth": BASIC_AUTH,
   "exotel-bridge:elevenlabsRegion": "india",
   "exotel-bridge:elevenlabsAllowedAgentIds": "agent_a,agent_b",
+  "exotel-bridge:exotelAllowedCidrs": "203.0.113.0/24,2001:db8::/32",
   "exotel-bridge:sampleRate": "16000",
   "exotel-bridge:concurrency": "40",
   "exotel-bridge:minInstances": "2",
@@ -178,6 +179,8 @@ describe("Cloud Run service", () => {
     assert.equal(value("MAX_CONCURRENT_CALLS"), String(templateOf().maxInstanceRequestConcurrency));
     assert.equal(value("ELEVENLABS_REGION"), "india");
     assert.equal(value("ELEVENLABS_ALLOWED_AGENT_IDS"), "agent_a,agent_b");
+    assert.equal(value("EXOTEL_ALLOWED_CIDRS"), "203.0.113.0/24,2001:db8::/32");
+    assert.equal(value("TRUSTED_PROXY_HOPS"), "1", "the caller's address is the last X-Forwarded-For entry");
     assert.equal(value("LOG_LEVEL"), "debug");
     assert.equal(value("DRAIN_TIMEOUT_MS"), "7000");
     // Cloud Run sets PORT itself and refuses a service that sets it.
