@@ -5,15 +5,16 @@
 import { existsSync } from "node:fs";
 import { CallLogWriter } from "./call/call-log.js";
 import { ConfigError, loadConfig } from "./config.js";
+import { buildControl } from "./control/index.js";
 import { createLogger } from "./log.js";
 import { Bridge, VERSION } from "./server.js";
 
 const EXIT_CONFIG = 78;
 
-function readConfig() {
-  if (existsSync(".env")) process.loadEnvFile(".env");
+/** Runs `fn`; a ConfigError stops the process with its one line. */
+function orExit<T>(fn: () => T): T {
   try {
-    return loadConfig(process.env);
+    return fn();
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`exotel-bridge: ${err.message}\n`);
@@ -23,11 +24,26 @@ function readConfig() {
   }
 }
 
+function readConfig() {
+  if (existsSync(".env")) process.loadEnvFile(".env");
+  return orExit(() => loadConfig(process.env));
+}
+
 async function main(): Promise<void> {
   const config = readConfig();
   const log = createLogger(config.log.level);
   const callLog = config.log.callLogDir ? new CallLogWriter(config.log.callLogDir, log) : undefined;
-  const bridge = new Bridge({ config, log, hooks: { ...(callLog && { ended: (s) => callLog.write(s) }) } });
+  // Transfer, outbound calls, routing table (validated here), recordings, shared state.
+  const control = orExit(() =>
+    buildControl({ config, log, onEnded: callLog ? [(s) => callLog.write(s)] : [] }),
+  );
+  const bridge = new Bridge({
+    config,
+    log,
+    hooks: control.hooks,
+    tools: control.tools,
+    routes: control.routes,
+  });
 
   process.on("unhandledRejection", (reason) => {
     log.error({ event: "unhandled_rejection", err: reason }, "unhandled promise rejection");
@@ -45,6 +61,9 @@ async function main(): Promise<void> {
     bridge
       .drain()
       .catch((err) => log.error({ event: "drain_error", err }, "drain failed"))
+      // After the drain: the last calls' outcomes are written before the store closes.
+      .then(() => control.close())
+      .catch((err) => log.error({ event: "control_close_error", err }, "closing the state store failed"))
       .finally(() => log.flush(() => process.exit(0)));
   };
   process.on("SIGTERM", () => stop("SIGTERM"));

@@ -33,6 +33,8 @@ export interface BridgeOptions {
   readonly tools?: ClientToolRegistry;
   /** Per-call extension points: routing plan, audio tap, after-call hook. */
   readonly hooks?: CallHooks;
+  /** Extra HTTP routes (call control: /calls, /exotel/*), mounted before the 404 handler. */
+  readonly routes?: (app: express.Express) => void;
 }
 
 const HTTP_STATUS_TEXT: Record<number, string> = {
@@ -105,6 +107,7 @@ export class Bridge {
     app.get("/metrics", async (_req, res) => {
       res.type(this.metrics.registry.contentType).send(await this.metrics.registry.metrics());
     });
+    options.routes?.(app);
     app.get(MEDIA_PATH, (_req, res) => {
       // Plain HTTP on the stream path: it only speaks WebSocket.
       res.status(426).set("Upgrade", "websocket").type("text/plain").send("Upgrade Required");

@@ -33,7 +33,7 @@ export interface CallOutcome {
 
 /** A plan prepared before the stream exists, applied by the plan hook when it arrives. */
 export interface PreparedPlan {
-  readonly source: "outbound" | "dynamic_url";
+  readonly source: "outbound" | "dynamic_url" | "routing_table";
   /** Routing-table route the plan came from, when any. */
   readonly route?: string;
   readonly agentId?: string;
@@ -57,22 +57,36 @@ function parse<T>(raw: string | undefined): T | undefined {
 }
 
 export class CallState {
+  /**
+   * @param local with a shared store, a copy in this process: what this instance wrote stays
+   *   readable here while the shared store is down (same-instance requests still get answers).
+   */
   constructor(
     readonly store: StateStore,
     private readonly ttlMs: number,
     private readonly timeoutMs: number,
+    private readonly local?: StateStore,
   ) {}
 
-  private get<T>(key: string): Promise<T | undefined> {
-    return withTimeout(this.store.get(key), this.timeoutMs, `get ${key.split(":")[0]}`).then(parse<T>);
+  private async get<T>(key: string): Promise<T | undefined> {
+    const what = `get ${key.split(":")[0]}`;
+    if (this.local === undefined)
+      return parse<T>(await withTimeout(this.store.get(key), this.timeoutMs, what));
+    try {
+      const v = await withTimeout(this.store.get(key), this.timeoutMs, what);
+      if (v !== undefined) return parse<T>(v);
+    } catch (err) {
+      const mine = parse<T>(await this.local.get(key));
+      if (mine === undefined) throw err;
+      return mine;
+    }
+    return parse<T>(await this.local.get(key));
   }
 
-  private put(key: string, value: unknown, ttlMs = this.ttlMs): Promise<void> {
-    return withTimeout(
-      this.store.set(key, JSON.stringify(value), ttlMs),
-      this.timeoutMs,
-      `set ${key.split(":")[0]}`,
-    );
+  private async put(key: string, value: unknown, ttlMs = this.ttlMs): Promise<void> {
+    const text = JSON.stringify(value);
+    await this.local?.set(key, text, ttlMs);
+    await withTimeout(this.store.set(key, text, ttlMs), this.timeoutMs, `set ${key.split(":")[0]}`);
   }
 
   putTransfer(callSid: string, decision: TransferDecision): Promise<void> {
@@ -93,6 +107,7 @@ export class CallState {
 
   async putOutcome(callSid: string, outcome: CallOutcome): Promise<void> {
     await this.put(`call:${callSid}:outcome`, outcome);
+    await this.local?.delete(`call:${callSid}:active`);
     await withTimeout(this.store.delete(`call:${callSid}:active`), this.timeoutMs, "delete active");
   }
 
@@ -106,6 +121,11 @@ export class CallState {
 
   getPlan(token: string): Promise<PreparedPlan | undefined> {
     return this.get<PreparedPlan>(`plan:${token}`);
+  }
+
+  async deletePlan(token: string): Promise<void> {
+    await this.local?.delete(`plan:${token}`);
+    await withTimeout(this.store.delete(`plan:${token}`), this.timeoutMs, "delete plan");
   }
 
   putPlanBySid(callSid: string, plan: PreparedPlan): Promise<void> {

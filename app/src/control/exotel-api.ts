@@ -1,0 +1,156 @@
+/**
+ * Exotel's REST side, as far as call control needs it (exotel.md, "Outbound calls (REST)"):
+ *
+ *   POST {base}/v1/Accounts/{AccountSid}/Calls/connect.json     HTTP Basic api_key:api_token
+ *        application/x-www-form-urlencoded
+ *        flow mode:   From, CallerId, Url=http://my.exotel.com/{sid}/exoml/start_voice/{app_id}, CustomField
+ *        direct mode: From, CallerId, StreamUrl (wss, <= 600 chars), StreamType=bidirectional, CustomField
+ *   200 {"Call":{"Sid":"...","Status":"..."}}   4xx/5xx {"RestException":{"Status":..,"Message":".."}}
+ *
+ * Plus the wss:// stream URLs the bridge hands to Exotel (dynamic URL answers, direct mode).
+ * Credentials go in the Authorization header only; errors carry Exotel's message, never ours.
+ */
+
+export interface ExotelApi {
+  /** `https://api.in.exotel.com` (Mumbai) or `https://api.exotel.com` (Singapore), or a stand-in. */
+  readonly baseUrl: string;
+  readonly accountSid: string;
+  readonly apiKey: string;
+  readonly apiToken: string;
+}
+
+export type ConnectTarget =
+  | { readonly mode: "flow"; readonly appId: string }
+  | { readonly mode: "stream"; readonly streamUrl: string };
+
+export interface ConnectRequest {
+  /** The number to dial (the customer). */
+  readonly from: string;
+  /** The ExoPhone shown to the customer. */
+  readonly callerId: string;
+  readonly target: ConnectTarget;
+  /** At most 128 characters. */
+  readonly customField?: string;
+}
+
+export interface ConnectReply {
+  readonly sid: string;
+  readonly status: string;
+}
+
+export const MAX_STREAM_URL = 600;
+export const MAX_CUSTOM_FIELD = 128;
+
+export class ExotelApiError extends Error {
+  override readonly name = "ExotelApiError";
+  constructor(
+    message: string,
+    /** Exotel's HTTP status; undefined for network errors and timeouts. */
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** The exact form Exotel receives (exported for tests and for the docs). */
+export function connectForm(accountSid: string, req: ConnectRequest): URLSearchParams {
+  const form = new URLSearchParams();
+  form.set("From", req.from);
+  form.set("CallerId", req.callerId);
+  if (req.target.mode === "flow") {
+    form.set("Url", `http://my.exotel.com/${accountSid}/exoml/start_voice/${req.target.appId}`);
+  } else {
+    if (req.target.streamUrl.length > MAX_STREAM_URL)
+      throw new ExotelApiError(
+        `StreamUrl is ${req.target.streamUrl.length} characters; Exotel allows ${MAX_STREAM_URL}`,
+      );
+    form.set("StreamUrl", req.target.streamUrl);
+    form.set("StreamType", "bidirectional");
+  }
+  if (req.customField !== undefined) {
+    if (req.customField.length > MAX_CUSTOM_FIELD)
+      throw new ExotelApiError(`CustomField is longer than ${MAX_CUSTOM_FIELD} characters`);
+    form.set("CustomField", req.customField);
+  }
+  return form;
+}
+
+export async function connectCall(
+  api: ExotelApi,
+  req: ConnectRequest,
+  timeoutMs = 10_000,
+): Promise<ConnectReply> {
+  const form = connectForm(api.accountSid, req);
+  const url = `${api.baseUrl}/v1/Accounts/${encodeURIComponent(api.accountSid)}/Calls/connect.json`;
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method: "POST",
+      headers: {
+        Authorization: `Basic ${Buffer.from(`${api.apiKey}:${api.apiToken}`).toString("base64")}`,
+        "Content-Type": "application/x-www-form-urlencoded",
+        Accept: "application/json",
+      },
+      body: form.toString(),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (err) {
+    const e = err as Error;
+    const why =
+      e.name === "TimeoutError" ? `no answer in ${timeoutMs} ms` : ((e.cause as Error)?.message ?? e.message);
+    throw new ExotelApiError(`Exotel API unreachable: ${why}`);
+  }
+  const text = await res.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  if (!res.ok) {
+    const rest = (body as { RestException?: { Message?: unknown } } | undefined)?.RestException;
+    const message = typeof rest?.Message === "string" ? rest.Message.slice(0, 300) : `HTTP ${res.status}`;
+    throw new ExotelApiError(`Exotel refused the call: ${message}`, res.status);
+  }
+  const call = (body as { Call?: { Sid?: unknown; Status?: unknown } } | undefined)?.Call;
+  if (typeof call?.Sid !== "string" || call.Sid === "")
+    throw new ExotelApiError("Exotel's reply has no Call.Sid", res.status);
+  return { sid: call.Sid, status: typeof call.Status === "string" ? call.Status : "" };
+}
+
+/**
+ * `wss://[key:token@]host/media?sample-rate=...&<params>` from the public base URL
+ * (`http://` gives `ws://`, for tests).
+ */
+export function streamUrl(
+  publicBaseUrl: string,
+  basicAuth: string | undefined,
+  sampleRate: number,
+  params: Readonly<Record<string, string>>,
+): string {
+  const u = new URL(publicBaseUrl);
+  u.protocol = u.protocol === "http:" ? "ws:" : "wss:";
+  u.pathname = `${u.pathname.replace(/\/+$/, "")}/media`;
+  if (basicAuth !== undefined) {
+    const i = basicAuth.indexOf(":");
+    u.username = encodeURIComponent(basicAuth.slice(0, i));
+    u.password = encodeURIComponent(basicAuth.slice(i + 1));
+  }
+  u.searchParams.set("sample-rate", String(sampleRate));
+  for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
+  return u.toString();
+}
+
+/** The same URL with the credential masked, for logs. */
+export function maskUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.username || u.password) {
+      u.username = "***";
+      u.password = "***";
+    }
+    return u.toString();
+  } catch {
+    return "(unparseable url)";
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * The CallHooks of call control:
+ * - plan: a prepared plan (outbound call or dynamic-URL route, found by the `call_token` custom
+ *   parameter or by the call SID), else the routing table matched on the called number, custom
+ *   parameters and local time, else nothing (env defaults). Marks the call active in the store.
+ * - tap: a stereo recording when recordings are on (a route or an outbound call may opt out).
+ * - ended: the call's outcome, for Passthru on whichever instance Exotel asks.
+ * A store that fails or is slow never refuses a call: the routing table still applies.
+ */
+import type { AudioTap, CallHooks, CallInfo, CallPlan } from "../call/hooks.js";
+import type { Config } from "../config.js";
+import type { Logger } from "../log.js";
+import type { CallState, PreparedPlan } from "./call-state.js";
+import { CALL_TOKEN_PARAM, planFromRoute, toCallPlan } from "./plans.js";
+import type { Recorder } from "./recording.js";
+import type { RoutingTable } from "./routing.js";
+import type { Destinations } from "./transfer.js";
+
+interface PerCall {
+  readonly callSid: string;
+  readonly record: boolean;
+  readonly destinations: Destinations;
+  readonly at: number;
+}
+
+/** Per-call facts kept between plan, tap, tools and ended; swept after this long. */
+const PER_CALL_MAX_MS = 3 * 3600 * 1000;
+
+export interface ControlHooksDeps {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly state: CallState;
+  readonly routing: RoutingTable;
+  readonly recorder: Recorder | undefined;
+  /** Extra `ended` listeners (call log files...), run after the outcome is stored. */
+  readonly onEnded?: ReadonlyArray<(summary: Readonly<Record<string, unknown>>) => void>;
+  readonly now?: () => Date;
+}
+
+export class ControlHooks implements CallHooks {
+  private readonly perCall = new Map<string, PerCall>();
+
+  constructor(private readonly deps: ControlHooksDeps) {}
+
+  /** Transfer destinations for a call: its route's over TRANSFER_NUMBERS. */
+  readonly destinationsFor = (callId: string): Destinations =>
+    this.perCall.get(callId)?.destinations ?? this.deps.config.control.transfer.numbers;
+
+  readonly plan = async (info: CallInfo): Promise<CallPlan> => {
+    const { config, state, routing, log } = this.deps;
+    let prepared: PreparedPlan | undefined;
+    const token = info.customParameters[CALL_TOKEN_PARAM];
+    try {
+      if (token !== undefined && token !== "") prepared = await state.getPlan(token);
+      if (prepared === undefined && info.callSid !== "") prepared = await state.getPlanBySid(info.callSid);
+    } catch (err) {
+      log.warn(
+        { event: "plan_lookup_failed", call_sid: info.callSid, err: { message: (err as Error).message } },
+        "state store lookup failed; routing from the table",
+      );
+    }
+    if (prepared === undefined) {
+      const matched = routing.match({ to: info.to, params: info.customParameters, now: this.now() });
+      if (matched) prepared = planFromRoute(matched, config.agent.overrides, "routing_table");
+    }
+    const source = prepared?.source ?? "default";
+    const routeName = prepared?.route;
+    const plan: CallPlan = prepared ? toCallPlan(prepared, source) : {};
+    const route = routeName !== undefined ? routing.get(routeName) : undefined;
+    const recordings = config.control.recordings !== undefined;
+    this.sweep();
+    this.perCall.set(info.callId, {
+      callSid: info.callSid,
+      record: recordings && prepared?.record !== false,
+      destinations: route?.transferNumbers
+        ? { ...config.control.transfer.numbers, ...route.transferNumbers }
+        : config.control.transfer.numbers,
+      at: Date.now(),
+    });
+    if (info.callSid !== "") {
+      // Not awaited: Passthru only needs it once the stream has closed, long after this.
+      state
+        .markActive(info.callSid, config.limits.maxCallDurationMs + config.control.state.ttlMs)
+        .catch((err: unknown) =>
+          log.warn(
+            { event: "state_write_failed", what: "active", err: { message: (err as Error).message } },
+            "could not mark the call active in the state store",
+          ),
+        );
+    }
+    log.info(
+      {
+        event: "call_plan",
+        call_sid: info.callSid,
+        source,
+        route: routeName,
+        agent_id: plan.agentId,
+        variables: plan.dynamicVariables ? Object.keys(plan.dynamicVariables) : undefined,
+        required: plan.requiredVariables,
+      },
+      `call plan: ${source}${routeName ? ` (route ${routeName})` : ""}`,
+    );
+    return plan;
+  };
+
+  readonly tap = (info: CallInfo): AudioTap | undefined => {
+    const recorder = this.deps.recorder;
+    if (recorder === undefined || this.perCall.get(info.callId)?.record === false) return undefined;
+    return recorder.tap(info);
+  };
+
+  readonly ended = (summary: Readonly<Record<string, unknown>>): void => {
+    const callSid = typeof summary.call_sid === "string" ? summary.call_sid : "";
+    for (const [id, pc] of this.perCall)
+      if (pc.callSid === callSid && callSid !== "") this.perCall.delete(id);
+    if (callSid !== "") {
+      this.deps.state
+        .putOutcome(callSid, {
+          endReason: String(summary.end_reason),
+          endedBy: String(summary.ended_by),
+          at: new Date().toISOString(),
+          ...(typeof summary.recording === "string" && { recording: summary.recording }),
+        })
+        .catch((err: unknown) =>
+          this.deps.log.warn(
+            {
+              event: "state_write_failed",
+              what: "outcome",
+              call_sid: callSid,
+              err: { message: (err as Error).message },
+            },
+            "could not store the call outcome",
+          ),
+        );
+    }
+    for (const listener of this.deps.onEnded ?? []) {
+      try {
+        listener(summary);
+      } catch (err) {
+        this.deps.log.warn({ event: "ended_listener_failed", err }, "call-ended listener failed");
+      }
+    }
+  };
+
+  private now(): Date {
+    return this.deps.now?.() ?? new Date();
+  }
+
+  private sweep(): void {
+    const old = Date.now() - PER_CALL_MAX_MS;
+    for (const [id, pc] of this.perCall) if (pc.at < old) this.perCall.delete(id);
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * Call control, assembled in one place from the configuration: the CallHooks, the client tools
+ * and the HTTP routes the Bridge takes, plus the state store they share.
+ *
+ *   const control = buildControl({ config, log });
+ *   const bridge = new Bridge({ config, log, hooks: control.hooks, tools: control.tools, routes: control.routes });
+ *   ...
+ *   await control.close();
+ *
+ * Throws ConfigError (one line naming the problem) when the routing table is invalid.
+ */
+import type express from "express";
+import { ClientToolRegistry } from "../call/tools.js";
+import type { Config } from "../config.js";
+import type { Logger } from "../log.js";
+import { CallState } from "./call-state.js";
+import { GcsUploader } from "./gcs.js";
+import { ControlHooks } from "./hooks.js";
+import { controlRoutes } from "./http.js";
+import { Recorder } from "./recording.js";
+import { RedisStore } from "./redis-store.js";
+import { RoutingTable } from "./routing.js";
+import { MemoryStore, type StateStore } from "./store.js";
+import { transferTool } from "./transfer.js";
+
+export interface ControlOptions {
+  readonly config: Config;
+  readonly log: Logger;
+  /** Default: Redis when REDIS_URL is set, else in-process memory. */
+  readonly store?: StateStore;
+  /** Register your own client tools on it (see docs/call-control.md); default: a new registry. */
+  readonly tools?: ClientToolRegistry;
+  /** Also run on every call summary (call log files...). */
+  readonly onEnded?: ReadonlyArray<(summary: Readonly<Record<string, unknown>>) => void>;
+  /** Routing table already loaded (tests); default: ROUTING_TABLE_FILE. */
+  readonly routing?: RoutingTable;
+}
+
+export interface Control {
+  readonly hooks: ControlHooks;
+  readonly tools: ClientToolRegistry;
+  readonly routes: (app: express.Express) => void;
+  readonly store: StateStore;
+  readonly state: CallState;
+  readonly routing: RoutingTable;
+  close(): Promise<void>;
+}
+
+export function buildControl(options: ControlOptions): Control {
+  const { config, log } = options;
+  const c = config.control;
+  const routing =
+    options.routing ??
+    (c.routing.file !== undefined
+      ? RoutingTable.load(c.routing.file, c.routing.timezone)
+      : RoutingTable.empty(c.routing.timezone));
+  const store =
+    options.store ??
+    (c.state.redisUrl !== undefined
+      ? new RedisStore({ url: c.state.redisUrl, keyPrefix: c.state.keyPrefix, log })
+      : new MemoryStore());
+  const local = store.kind === "memory" ? undefined : new MemoryStore();
+  const state = new CallState(store, c.state.ttlMs, c.state.timeoutMs, local);
+  const recorder =
+    c.recordings === undefined
+      ? undefined
+      : new Recorder({
+          dir: c.recordings.dir,
+          prefix: c.recordings.prefix,
+          keepLocal: c.recordings.keepLocal,
+          log,
+          uploader:
+            c.recordings.bucket === undefined
+              ? undefined
+              : new GcsUploader({
+                  bucket: c.recordings.bucket,
+                  storageUrl: c.recordings.storageUrl,
+                  metadataHost: c.recordings.metadataHost,
+                }),
+        });
+  const hooks = new ControlHooks({ config, log, state, routing, recorder, onEnded: options.onEnded ?? [] });
+  const tools = options.tools ?? new ClientToolRegistry(c.toolTimeoutMs);
+  tools.register(
+    c.transfer.toolName,
+    transferTool({ config: c.transfer, state, destinationsFor: hooks.destinationsFor }),
+  );
+  const router = controlRoutes({ config, log, state, routing });
+
+  log.info(
+    {
+      event: "call_control",
+      state_store: store.kind,
+      routes: routing.routes.length,
+      transfer_tool: c.transfer.toolName,
+      transfer_teams: Object.keys(c.transfer.numbers),
+      outbound: c.outbound === undefined ? "off" : c.outbound.appId !== undefined ? "flow" : "stream",
+      dynamic_url: c.publicBaseUrl !== undefined,
+      recordings: c.recordings === undefined ? "off" : c.recordings.bucket !== undefined ? "bucket" : "local",
+    },
+    "call control ready",
+  );
+
+  return {
+    hooks,
+    tools,
+    routes: (app) => {
+      app.use(router);
+    },
+    store,
+    state,
+    routing,
+    close: async () => {
+      await store.close();
+      await local?.close();
+    },
+  };
+}
