@@ -8,7 +8,7 @@
  */
 import { randomUUID } from "node:crypto";
 import WebSocket from "ws";
-import { type AudioConverter, createConverter, describeConversion } from "../audio/converter.js";
+import { describeConversion } from "../audio/converter.js";
 import {
   type AudioFormat,
   durationMs,
@@ -18,16 +18,13 @@ import {
   isExotelSampleRate,
   parseAgentFormat,
 } from "../audio/formats.js";
-import { Framer, type FramingRules, framingRules } from "../audio/framer.js";
-import { base64DecodedLength, isStrictBase64, Pcm16Aligner } from "../audio/pcm16.js";
-import { PlayoutClock } from "../audio/playout.js";
+import { base64DecodedLength, isStrictBase64 } from "../audio/pcm16.js";
 import { type Config, isAgentAllowed } from "../config.js";
 import {
   clientToolResultFrame,
   contextualUpdateFrame,
   initiationFrame,
   pongFrame,
-  userAudioFrame,
   userMessageFrame,
 } from "../elevenlabs/frames.js";
 import type { AgentEndpoints } from "../elevenlabs/hosts.js";
@@ -56,6 +53,8 @@ import type {
 import { parseExotelMessage } from "../exotel/parse.js";
 import { callLogger, type Logger, type LogRateLimiter } from "../log.js";
 import type { Metrics } from "../metrics.js";
+import { AgentPlayout, type PlayoutSink } from "./agent-playout.js";
+import { CallerUplink } from "./caller-uplink.js";
 import { DtmfCollector } from "./dtmf.js";
 import type { AudioTap, CallHooks, CallInfo, CallPlan } from "./hooks.js";
 import { buildSummary, CallStats } from "./summary.js";
@@ -157,26 +156,9 @@ export class Call implements Tickable {
   private agentError: { message: string; type?: string; code?: number } | undefined;
   private endCallRequested = false;
 
-  // Caller -> agent audio.
-  private upConverter: AudioConverter | null = null;
-  private upPassthrough = false;
-  private readonly upAligner = new Pcm16Aligner();
-  private pendingUp: string[] = [];
-  private pendingUpMs = 0;
-
-  // Agent -> caller audio.
-  private downConverter: AudioConverter | null = null;
-  private readonly downAligner = new Pcm16Aligner();
-  private rules: FramingRules;
-  private framer: Framer;
-  private readonly clock = new PlayoutClock();
-  private frameMs: number;
-  private lastAgentAudioAt = 0;
-  private interruptedUpTo = -1;
-  private lastAudioEventId = -1;
-  private framesSinceMark = 0;
-  private markSeq = 0;
-  private readonly pendingMarks = new Map<string, number>();
+  // Audio both ways.
+  private readonly uplink: CallerUplink;
+  private readonly playout: AgentPlayout;
   private ticking = false;
   private userTurnEndedAt = -1;
 
@@ -220,11 +202,9 @@ export class Call implements Tickable {
     const pending = this.endWhenDone;
     if (pending === null) return;
     const now = this.deps.now();
-    const quiet =
-      this.framer.bufferedBytes === 0 &&
-      this.clock.queuedMs(now) === 0 &&
-      now - this.lastAgentAudioAt >= AGENT_DONE_QUIET_MS;
-    if (quiet || now >= pending.deadline) this.close(pending.reason, pending.detail);
+    if (this.playout.isIdle(now, AGENT_DONE_QUIET_MS) || now >= pending.deadline) {
+      this.close(pending.reason, pending.detail);
+    }
   };
   private readonly dtmf: DtmfCollector;
 
@@ -238,9 +218,17 @@ export class Call implements Tickable {
     this.lastCallerFrameAt = this.createdAt;
     this.log = callLogger(deps.log, { call_id: this.id });
     this.sampleRate = request.sampleRate ?? 8000;
-    this.rules = framingRules(this.sampleRate, config.audio.chunkBytesAt8k);
-    this.framer = new Framer(this.rules);
-    this.frameMs = this.rules.targetFrameBytes / this.rules.bytesPerMs;
+    this.playout = new AgentPlayout(
+      this.sampleRate,
+      {
+        leadMs: config.audio.playoutLeadMs,
+        tailFlushMs: config.audio.tailFlushMs,
+        chunkBytesAt8k: config.audio.chunkBytesAt8k,
+        resamplerQuality: config.audio.resamplerQuality,
+      },
+      this.playoutSink,
+    );
+    this.uplink = new CallerUplink((frame) => this.sendAgent(frame), PRECONNECT_AUDIO_MS, this.callerTap);
     this.agentId = request.query.agent_id ?? config.agent.defaultAgentId;
     this.dtmf = new DtmfCollector(config.dtmf.mode, config.dtmf.flushMs, this.onDtmfFlush);
 
@@ -421,12 +409,8 @@ export class Call implements Tickable {
         );
       }
     }
-    if (rate !== this.sampleRate) {
-      this.sampleRate = rate;
-      this.rules = framingRules(rate, this.deps.config.audio.chunkBytesAt8k);
-      this.framer = new Framer(this.rules);
-      this.frameMs = this.rules.targetFrameBytes / this.rules.bytesPerMs;
-    }
+    this.sampleRate = rate;
+    this.playout.setStreamRate(rate);
   }
 
   private onExotelMedia(event: MediaEvent): void {
@@ -447,30 +431,14 @@ export class Call implements Tickable {
     this.lastCallerFrameAt = this.deps.now();
     this.deps.metrics.framesUp.inc();
     this.deps.metrics.audioSecondsUp.inc(ms / 1000);
-    if (this.state !== "active") {
-      // Agent still connecting: keep the most recent audio, bounded.
-      this.pendingUp.push(b64);
-      this.pendingUpMs += ms;
-      while (this.pendingUpMs > PRECONNECT_AUDIO_MS && this.pendingUp.length > 1) {
-        const dropped = this.pendingUp.shift() as string;
-        this.pendingUpMs -= durationMs(base64DecodedLength(dropped), exotelFormat(this.sampleRate));
-      }
-      return;
-    }
-    this.forwardCallerAudio(b64, bytes);
+    this.uplink.accept(b64, bytes, ms);
   }
 
-  private forwardCallerAudio(b64: string, bytes: number): void {
-    if (this.tap) this.tap.caller(Buffer.from(b64, "base64"), this.deps.now());
-    if (this.upPassthrough && (bytes & 1) === 0 && !this.upAligner.pending) {
-      // Same format both sides: forward the base64 untouched.
-      this.sendAgent(userAudioFrame(b64));
-      return;
-    }
-    const pcm = Buffer.from(b64, "base64");
-    const out = this.upConverter ? this.upConverter.convert(pcm) : this.upAligner.push(pcm);
-    if (out.length > 0) this.sendAgent(userAudioFrame(out.toString("base64")));
-  }
+  /** Decoded caller audio for the recording, when one runs. */
+  private readonly callerTap = (): ((pcm: Buffer) => void) | undefined => {
+    const tap = this.tap;
+    return tap && ((pcm: Buffer) => tap.caller(pcm, this.deps.now()));
+  };
 
   private onExotelDtmf(event: DtmfEvent): void {
     this.stats.dtmf += event.digit;
@@ -485,17 +453,15 @@ export class Call implements Tickable {
   };
 
   private onExotelMark(event: MarkEvent): void {
-    const playEnd = this.pendingMarks.get(event.name);
-    if (playEnd === undefined) {
+    if (!this.playout.markPlayed(event.name)) {
       this.log.debug({ event: "mark_unknown", name: event.name }, "mark echo for an unknown mark");
       return;
     }
-    this.pendingMarks.delete(event.name);
-    this.stats.marksEchoed++;
     this.log.debug({ event: "mark_played", name: event.name }, "Exotel played audio up to mark");
     // The goodbye has played: no need to wait out the estimate.
-    if (this.drainingPlayout && this.pendingMarks.size === 0 && this.framer.bufferedBytes === 0)
+    if (this.drainingPlayout && !this.playout.hasPendingMarks && this.playout.bufferedBytes === 0) {
       this.closeSockets();
+    }
   }
 
   private onExotelStop(event: StopEvent): void {
@@ -776,10 +742,7 @@ export class Call implements Tickable {
     this.relabel();
     this.agentFormats = { input, output };
     const exotel = exotelFormat(this.sampleRate);
-    const quality = this.deps.config.audio.resamplerQuality;
-    this.upConverter = createConverter(exotel, input, quality);
-    this.upPassthrough = this.upConverter === null;
-    this.downConverter = createConverter(output, exotel, quality);
+    this.playout.setAgentFormat(output);
     this.state = "active";
     const setupMs = this.deps.now() - this.createdAt;
     this.stats.setupMs = setupMs;
@@ -794,54 +757,34 @@ export class Call implements Tickable {
       },
       "agent conversation started",
     );
-    const pending = this.pendingUp;
-    this.pendingUp = [];
-    this.pendingUpMs = 0;
-    for (const b64 of pending) this.forwardCallerAudio(b64, base64DecodedLength(b64));
+    this.uplink.configure(exotel, input, this.deps.config.audio.resamplerQuality);
   }
 
   private onAgentAudio(event: AudioEvent): void {
     if (this.state !== "active" && !(this.state === "closing" && this.drainingPlayout)) return;
-    if (event.eventId <= this.interruptedUpTo) {
-      // Late audio of a response the caller already talked over.
-      this.stats.lateAgentChunksDropped++;
-      return;
-    }
     const now = this.deps.now();
+    const newResponse = event.eventId !== this.playout.currentEventId;
+    const result = this.playout.push(event.audioBase64, event.eventId, now);
+    if (result === "late") return; // a response the caller already talked over
     this.stats.agentChunks++;
-    if (event.eventId !== this.lastAudioEventId) {
-      this.lastAudioEventId = event.eventId;
-      if (this.userTurnEndedAt >= 0) {
-        const ms = now - this.userTurnEndedAt;
-        this.stats.responseLatenciesMs.push(ms);
-        this.deps.metrics.responseLatencySeconds.observe(ms / 1000);
-        this.userTurnEndedAt = -1;
-      }
+    if (newResponse && this.userTurnEndedAt >= 0) {
+      const ms = now - this.userTurnEndedAt;
+      this.stats.responseLatenciesMs.push(ms);
+      this.deps.metrics.responseLatencySeconds.observe(ms / 1000);
+      this.userTurnEndedAt = -1;
     }
-    let pcm: Buffer = Buffer.from(event.audioBase64, "base64");
-    pcm = this.downConverter ? this.downConverter.convert(pcm) : this.downAligner.push(pcm);
-    if (pcm.length === 0) return;
-    this.framer.push(pcm);
-    this.lastAgentAudioAt = now;
-    const bufferedMs = this.framer.bufferedBytes / this.rules.bytesPerMs;
-    if (bufferedMs > this.deps.config.limits.maxBufferedAudioMs) {
-      this.close("slow_peer", `agent audio buffered beyond ${this.deps.config.limits.maxBufferedAudioMs} ms`);
+    if (result === "empty") return;
+    const limit = this.deps.config.limits.maxBufferedAudioMs;
+    if (this.playout.bufferedMs > limit) {
+      this.close("slow_peer", `agent audio buffered beyond ${limit} ms`);
       return;
     }
     this.pump(now);
   }
 
   private onAgentInterruption(event: InterruptionEvent): void {
-    if (event.eventId > this.interruptedUpTo) this.interruptedUpTo = event.eventId;
     const now = this.deps.now();
-    const cut = this.clock.clear(now);
-    const buffered = this.framer.bufferedBytes / this.rules.bytesPerMs;
-    this.framer.clear();
-    this.downConverter?.reset();
-    this.downAligner.reset();
-    this.framesSinceMark = 0;
-    this.pendingMarks.clear();
-    this.sendExotel(clearFrame(this.encodedSid));
+    const cut = this.playout.interrupt(event.eventId, now);
     this.tap?.cleared(now);
     this.stats.interruptions++;
     this.deps.metrics.interruptions.inc();
@@ -849,8 +792,8 @@ export class Call implements Tickable {
       {
         event: "interruption",
         agent_event_id: event.eventId,
-        cut_queued_ms: Math.round(cut),
-        dropped_buffered_ms: Math.round(buffered),
+        cut_queued_ms: Math.round(cut.cutQueuedMs),
+        dropped_buffered_ms: Math.round(cut.droppedBufferedMs),
       },
       "caller interrupted the agent",
     );
@@ -948,33 +891,16 @@ export class Call implements Tickable {
 
   // ---------------------------------------------------------------- playout
 
-  /** Sends what the pacing allows now; keeps ticking while anything waits. */
-  private pump(now: number): void {
-    const lead = this.deps.config.audio.playoutLeadMs;
-    while (this.framer.hasFullFrame && this.clock.hasRoom(this.frameMs, lead, now)) {
-      this.sendFrame(this.framer.takeFrame() as Buffer, this.frameMs, now);
-    }
-    if (!this.framer.hasFullFrame) {
-      const idle = now - this.lastAgentAudioAt >= this.deps.config.audio.tailFlushMs || this.drainingPlayout;
-      if (idle) {
-        const left = this.framer.bufferedBytes;
-        if (left > 0) {
-          const { minFrameBytes, unitBytes, bytesPerMs } = this.rules;
-          const tailBytes = Math.max(minFrameBytes, Math.ceil(left / unitBytes) * unitBytes);
-          if (this.clock.hasRoom(tailBytes / bytesPerMs, lead, now) || this.drainingPlayout) {
-            const tail = this.framer.takeFinal() as Buffer;
-            this.sendFrame(tail, tail.length / this.rules.bytesPerMs, now);
-          }
-        }
-        if (this.framer.bufferedBytes === 0 && this.framesSinceMark > 0) this.sendMark(now);
-      }
-    }
-    const waiting = this.framer.bufferedBytes > 0 || this.framesSinceMark > 0;
+  /** Sends what the pacing allows now; keeps the call on the shared ticker while anything waits. */
+  private pump(now: number): boolean {
+    this.playout.draining = this.drainingPlayout;
+    const waiting = this.playout.pump(now);
     if (waiting && !this.ticking) {
       this.ticking = true;
       this.deps.ticker.add(this);
     }
-    if (this.drainingPlayout && this.framer.bufferedBytes === 0) this.schedulePlayoutClose(now);
+    if (this.drainingPlayout && this.playout.bufferedBytes === 0) this.schedulePlayoutClose(now);
+    return waiting;
   }
 
   onTick(now: number): boolean {
@@ -982,35 +908,27 @@ export class Call implements Tickable {
       this.ticking = false;
       return false;
     }
-    this.pump(now);
-    this.ticking = this.framer.bufferedBytes > 0 || this.framesSinceMark > 0;
+    this.ticking = this.pump(now);
     return this.ticking;
   }
 
-  private sendFrame(pcm: Buffer, ms: number, now: number): void {
-    this.sendExotel(mediaFrame(this.encodedSid, pcm.toString("base64")));
-    const playEnd = this.clock.enqueue(ms, now);
-    if (this.tap) this.tap.agent(pcm, playEnd - ms);
-    this.framesSinceMark++;
-    this.stats.framesOut++;
-    this.stats.agentAudioMs += ms;
-    this.deps.metrics.framesDown.inc();
-    this.deps.metrics.audioSecondsDown.inc(ms / 1000);
-    if (this.stats.firstAudioMs === undefined) {
-      const sinceStart = now - this.startAt;
-      this.stats.firstAudioMs = sinceStart;
-      this.deps.metrics.firstAudioSeconds.observe(sinceStart / 1000);
-    }
-  }
-
-  /** End of a response segment: ask Exotel to tell us when the caller has heard it. */
-  private sendMark(now: number): void {
-    const name = `r${this.lastAudioEventId}-${++this.markSeq}`;
-    this.pendingMarks.set(name, this.clock.queuedMs(now) + now);
-    this.framesSinceMark = 0;
-    this.stats.marksSent++;
-    this.sendExotel(markFrame(this.encodedSid, name));
-  }
+  /** Where AgentPlayout's frames go: Exotel, the recording, the counters. */
+  private readonly playoutSink: PlayoutSink = {
+    media: (pcm, ms, playAt, now) => {
+      this.sendExotel(mediaFrame(this.encodedSid, pcm.toString("base64")));
+      this.tap?.agent(pcm, playAt);
+      this.stats.framesOut++;
+      this.stats.agentAudioMs += ms;
+      this.deps.metrics.framesDown.inc();
+      this.deps.metrics.audioSecondsDown.inc(ms / 1000);
+      if (this.stats.firstAudioMs === undefined) {
+        this.stats.firstAudioMs = now - this.startAt;
+        this.deps.metrics.firstAudioSeconds.observe(this.stats.firstAudioMs / 1000);
+      }
+    },
+    mark: (name) => this.sendExotel(markFrame(this.encodedSid, name)),
+    clear: () => this.sendExotel(clearFrame(this.encodedSid)),
+  };
 
   // ---------------------------------------------------------------- teardown
 
@@ -1075,7 +993,7 @@ export class Call implements Tickable {
       `call ending: ${info.text}${detail ? ` (${detail})` : ""}`,
     );
     const agentSide = info.by === "agent" || reason === "max_duration";
-    const somethingToPlay = this.framer.bufferedBytes > 0 || this.clock.queuedMs(this.deps.now()) > 0;
+    const somethingToPlay = this.playout.bufferedBytes > 0 || this.playout.queuedMs(this.deps.now()) > 0;
     if (agentSide && somethingToPlay && !this.exotelClosed && prior === "active") {
       this.drainingPlayout = true;
       this.closeAgent();
@@ -1088,7 +1006,7 @@ export class Call implements Tickable {
 
   private schedulePlayoutClose(now: number): void {
     if (this.state !== "closing") return;
-    const wait = this.clock.queuedMs(now) + PLAYOUT_GRACE_MS;
+    const wait = this.playout.queuedMs(now) + PLAYOUT_GRACE_MS;
     if (this.playoutTimer) clearTimeout(this.playoutTimer);
     this.playoutTimer = setTimeout(
       () => this.closeSockets(),
@@ -1132,11 +1050,11 @@ export class Call implements Tickable {
     if (this.ticking) this.deps.ticker.delete(this);
     this.ticking = false;
     if (this.playoutTimer) clearTimeout(this.playoutTimer);
-    this.upConverter?.destroy();
-    this.downConverter?.destroy();
-    this.framer.clear();
-    this.pendingUp = [];
-    this.pendingMarks.clear();
+    this.uplink.destroy();
+    this.playout.destroy();
+    this.stats.lateAgentChunksDropped = this.playout.lateChunksDropped;
+    this.stats.marksSent = this.playout.marksSent;
+    this.stats.marksEchoed = this.playout.marksEchoed;
     this.exotel.removeAllListeners();
     this.agent?.removeAllListeners();
     // A late 'error' after removeAllListeners would crash the process: keep a no-op listener.
@@ -1145,7 +1063,7 @@ export class Call implements Tickable {
 
     const now = this.deps.now();
     const durationMs = now - this.createdAt;
-    const heardAgentMs = this.clock.heardMs(now);
+    const heardAgentMs = this.playout.heardMs(now);
     const tap = this.tap;
     this.tap = undefined;
     if (tap === undefined) {
@@ -1197,7 +1115,7 @@ export class Call implements Tickable {
       agentClose: this.agentClose,
       agentError: this.agentError,
       heardAgentMs,
-      clearedAgentMs: this.clock.clearedMs,
+      clearedAgentMs: this.playout.clearedMs,
       stats: this.stats,
       extras: { ...(this.plan.labels && { labels: this.plan.labels }), ...extras },
     });

@@ -1,0 +1,199 @@
+/**
+ * Agent -> caller audio for one call: decode and convert to the stream's format, re-frame onto
+ * Exotel's grid (audio/framer.ts), pace against the playout clock so at most `leadMs` is queued
+ * at Exotel, pad and flush the tail when the agent goes quiet, mark the end of each response,
+ * and on barge-in drop everything of the interrupted response (including its late chunks).
+ *
+ * No sockets and no timers here: the Call drives `pump(now)` from the shared ticker and hands
+ * the frames to Exotel through the sink.
+ */
+import { type AudioConverter, createConverter } from "../audio/converter.js";
+import { type AudioFormat, type ExotelSampleRate, exotelFormat } from "../audio/formats.js";
+import { Framer, type FramingRules, framingRules } from "../audio/framer.js";
+import { Pcm16Aligner } from "../audio/pcm16.js";
+import { PlayoutClock } from "../audio/playout.js";
+
+export interface PlayoutSink {
+  /** A rule-abiding frame for Exotel, `ms` long, starting to play at `playAt` (call clock). */
+  media(pcm: Buffer, ms: number, playAt: number, now: number): void;
+  mark(name: string): void;
+  clear(): void;
+}
+
+export interface PlayoutOptions {
+  /** Most audio queued at Exotel ahead of real time. */
+  readonly leadMs: number;
+  /** Agent quiet this long = end of response: the padded tail goes out. */
+  readonly tailFlushMs: number;
+  /** CHUNK_SIZE: target frame in bytes at 8 kHz. */
+  readonly chunkBytesAt8k: number;
+  readonly resamplerQuality: number;
+}
+
+export type PushResult = "queued" | "late" | "empty";
+
+export class AgentPlayout {
+  private rules: FramingRules;
+  private framer: Framer;
+  private frameMs: number;
+  private streamRate: ExotelSampleRate;
+  private readonly clock = new PlayoutClock();
+  private converter: AudioConverter | null = null;
+  private readonly aligner = new Pcm16Aligner();
+  private interruptedUpTo = -1;
+  private framesSinceMark = 0;
+  private markSeq = 0;
+  private readonly pendingMarks = new Map<string, number>();
+  /** Monotonic time of the last agent audio chunk (-Infinity before any). */
+  lastAudioAt = Number.NEGATIVE_INFINITY;
+  /** event_id of the response currently arriving. */
+  currentEventId = -1;
+  /** When set, the tail is flushed without waiting for the agent to go quiet (the call is ending). */
+  draining = false;
+  lateChunksDropped = 0;
+  marksSent = 0;
+  marksEchoed = 0;
+
+  constructor(
+    sampleRate: ExotelSampleRate,
+    private readonly options: PlayoutOptions,
+    private readonly sink: PlayoutSink,
+  ) {
+    this.streamRate = sampleRate;
+    this.rules = framingRules(sampleRate, options.chunkBytesAt8k);
+    this.framer = new Framer(this.rules);
+    this.frameMs = this.rules.targetFrameBytes / this.rules.bytesPerMs;
+  }
+
+  /** Before any audio: the stream's rate as finally agreed with Exotel. */
+  setStreamRate(rate: ExotelSampleRate): void {
+    if (rate === this.streamRate) return;
+    this.streamRate = rate;
+    this.rules = framingRules(rate, this.options.chunkBytesAt8k);
+    this.framer = new Framer(this.rules);
+    this.frameMs = this.rules.targetFrameBytes / this.rules.bytesPerMs;
+  }
+
+  /** From conversation metadata; null converter = the agent already speaks the stream's format. */
+  setAgentFormat(output: AudioFormat): void {
+    this.converter?.destroy();
+    this.converter = createConverter(output, exotelFormat(this.streamRate), this.options.resamplerQuality);
+  }
+
+  /** Takes one agent audio chunk; `late` when it belongs to a response the caller interrupted. */
+  push(audioBase64: string, eventId: number, now: number): PushResult {
+    if (eventId <= this.interruptedUpTo) {
+      this.lateChunksDropped++;
+      return "late";
+    }
+    this.currentEventId = eventId;
+    const raw = Buffer.from(audioBase64, "base64");
+    const pcm = this.converter ? this.converter.convert(raw) : this.aligner.push(raw);
+    if (pcm.length === 0) return "empty";
+    this.framer.push(pcm);
+    this.lastAudioAt = now;
+    return "queued";
+  }
+
+  /**
+   * Barge-in: everything of responses up to `eventId` is dropped, here and at Exotel (the caller
+   * must send `clear`, which the sink does). Returns what was cut, for the logs.
+   */
+  interrupt(eventId: number, now: number): { cutQueuedMs: number; droppedBufferedMs: number } {
+    if (eventId > this.interruptedUpTo) this.interruptedUpTo = eventId;
+    const cutQueuedMs = this.clock.clear(now);
+    const droppedBufferedMs = this.framer.bufferedBytes / this.rules.bytesPerMs;
+    this.framer.clear();
+    this.converter?.reset();
+    this.aligner.reset();
+    this.framesSinceMark = 0;
+    this.pendingMarks.clear();
+    this.sink.clear();
+    return { cutQueuedMs, droppedBufferedMs };
+  }
+
+  /**
+   * Sends what pacing allows at `now`: full frames while they fit under the lead, then, once the
+   * agent has been quiet for `tailFlushMs` (or the call is ending), the padded tail and a mark.
+   * Returns true while anything is still waiting (the caller keeps it on the ticker).
+   */
+  pump(now: number): boolean {
+    const { leadMs, tailFlushMs } = this.options;
+    const framer = this.framer;
+    while (framer.hasFullFrame && this.clock.hasRoom(this.frameMs, leadMs, now)) {
+      this.sendFrame(framer.takeFrame() as Buffer, this.frameMs, now);
+    }
+    if (!framer.hasFullFrame && (this.draining || now - this.lastAudioAt >= tailFlushMs)) {
+      const left = framer.bufferedBytes;
+      if (left > 0) {
+        const { minFrameBytes, unitBytes, bytesPerMs } = this.rules;
+        const tailMs = Math.max(minFrameBytes, Math.ceil(left / unitBytes) * unitBytes) / bytesPerMs;
+        if (this.draining || this.clock.hasRoom(tailMs, leadMs, now)) {
+          this.sendFrame(framer.takeFinal() as Buffer, tailMs, now);
+        }
+      }
+      if (framer.bufferedBytes === 0 && this.framesSinceMark > 0) this.sendMark(now);
+    }
+    return framer.bufferedBytes > 0 || this.framesSinceMark > 0;
+  }
+
+  private sendFrame(pcm: Buffer, ms: number, now: number): void {
+    const playEnd = this.clock.enqueue(ms, now);
+    this.framesSinceMark++;
+    this.sink.media(pcm, ms, playEnd - ms, now);
+  }
+
+  /** End of a response segment: Exotel echoes the mark once the caller has heard it all. */
+  private sendMark(now: number): void {
+    const name = `r${this.currentEventId}-${++this.markSeq}`;
+    this.pendingMarks.set(name, this.clock.queuedMs(now) + now);
+    this.framesSinceMark = 0;
+    this.marksSent++;
+    this.sink.mark(name);
+  }
+
+  /** An echoed mark; false when it is not one of ours (or was cut by a barge-in). */
+  markPlayed(name: string): boolean {
+    if (!this.pendingMarks.delete(name)) return false;
+    this.marksEchoed++;
+    return true;
+  }
+
+  get hasPendingMarks(): boolean {
+    return this.pendingMarks.size > 0;
+  }
+
+  get bufferedBytes(): number {
+    return this.framer.bufferedBytes;
+  }
+
+  get bufferedMs(): number {
+    return this.framer.bufferedBytes / this.rules.bytesPerMs;
+  }
+
+  queuedMs(now: number): number {
+    return this.clock.queuedMs(now);
+  }
+
+  /** Nothing buffered, nothing queued at Exotel, and the agent quiet for `quietMs`. */
+  isIdle(now: number, quietMs: number): boolean {
+    return (
+      this.framer.bufferedBytes === 0 && this.clock.queuedMs(now) === 0 && now - this.lastAudioAt >= quietMs
+    );
+  }
+
+  heardMs(now: number): number {
+    return this.clock.heardMs(now);
+  }
+
+  get clearedMs(): number {
+    return this.clock.clearedMs;
+  }
+
+  destroy(): void {
+    this.converter?.destroy();
+    this.converter = null;
+    this.framer.clear();
+    this.pendingMarks.clear();
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Caller -> agent audio for one call. Each Exotel media payload goes up as it arrives, as one
+ * `user_audio_chunk` (no batching). When the agent's input format equals the stream's, the base64
+ * is forwarded untouched (the passthrough path: no decode, no re-encode); otherwise it is decoded,
+ * converted and re-encoded. Until the agent announces its format, the most recent audio is kept
+ * (bounded), so the caller's first "hello?" is not lost while the agent connects.
+ */
+import { type AudioConverter, createConverter } from "../audio/converter.js";
+import type { AudioFormat } from "../audio/formats.js";
+import { Pcm16Aligner } from "../audio/pcm16.js";
+import { userAudioFrame } from "../elevenlabs/frames.js";
+
+export class CallerUplink {
+  private configured = false;
+  private converter: AudioConverter | null = null;
+  private passthrough = false;
+  private readonly aligner = new Pcm16Aligner();
+  private pending: Array<{ readonly b64: string; readonly bytes: number; readonly ms: number }> = [];
+  private pendingMs = 0;
+
+  constructor(
+    /** Sends one agent frame. */
+    private readonly send: (frame: string) => void,
+    /** Audio kept while the agent connects. */
+    private readonly preconnectMs: number,
+    /** Receives decoded caller PCM when a recording runs (forces a decode on the passthrough path). */
+    private readonly tap: () => ((pcm: Buffer) => void) | undefined,
+  ) {}
+
+  /** From conversation metadata: flushes what was kept while connecting. */
+  configure(stream: AudioFormat, agentInput: AudioFormat, quality: number): void {
+    this.converter = createConverter(stream, agentInput, quality);
+    this.passthrough = this.converter === null;
+    this.configured = true;
+    const pending = this.pending;
+    this.pending = [];
+    this.pendingMs = 0;
+    for (const p of pending) this.forward(p.b64, p.bytes);
+  }
+
+  /** One Exotel media payload (strict base64, `bytes` long, `ms` of audio). */
+  accept(b64: string, bytes: number, ms: number): void {
+    if (this.configured) {
+      this.forward(b64, bytes);
+      return;
+    }
+    this.pending.push({ b64, bytes, ms });
+    this.pendingMs += ms;
+    while (this.pendingMs > this.preconnectMs && this.pending.length > 1) {
+      this.pendingMs -= (this.pending.shift() as { ms: number }).ms;
+    }
+  }
+
+  private forward(b64: string, bytes: number): void {
+    const tap = this.tap();
+    if (tap !== undefined) tap(Buffer.from(b64, "base64"));
+    if (this.passthrough && (bytes & 1) === 0 && !this.aligner.pending) {
+      this.send(userAudioFrame(b64));
+      return;
+    }
+    const pcm = Buffer.from(b64, "base64");
+    const out = this.converter ? this.converter.convert(pcm) : this.aligner.push(pcm);
+    if (out.length > 0) this.send(userAudioFrame(out.toString("base64")));
+  }
+
+  destroy(): void {
+    this.converter?.destroy();
+    this.converter = null;
+    this.pending = [];
+  }
+}
