@@ -28,7 +28,6 @@ import {
   userMessageFrame,
 } from "../elevenlabs/frames.js";
 import type { AgentEndpoints } from "../elevenlabs/hosts.js";
-import { publicConversationUrl } from "../elevenlabs/hosts.js";
 import type {
   AgentErrorEvent,
   AgentEvent,
@@ -39,8 +38,7 @@ import type {
   MetadataEvent,
 } from "../elevenlabs/messages.js";
 import { parseAgentMessage } from "../elevenlabs/parse.js";
-import { fetchSignedUrl } from "../elevenlabs/signed-url.js";
-import { AgentConnectError, END_REASONS, type EndReason, EXOTEL_CLOSE_NORMAL } from "../errors.js";
+import { type AgentConnectError, END_REASONS, type EndReason, EXOTEL_CLOSE_NORMAL } from "../errors.js";
 import { clearFrame, encodeStreamSid, markFrame, mediaFrame } from "../exotel/frames.js";
 import type {
   DtmfEvent,
@@ -53,6 +51,7 @@ import type {
 import { parseExotelMessage } from "../exotel/parse.js";
 import { callLogger, type Logger, type LogRateLimiter } from "../log.js";
 import type { Metrics } from "../metrics.js";
+import { AgentLink } from "./agent-link.js";
 import { AgentPlayout, type PlayoutSink } from "./agent-playout.js";
 import { CallerUplink } from "./caller-uplink.js";
 import { DtmfCollector } from "./dtmf.js";
@@ -94,18 +93,6 @@ const PRECONNECT_AUDIO_MS = 3000;
 const FORCE_CLOSE_MS = 1000;
 /** After the last frame has played, wait this long for the mark echo before closing anyway. */
 const PLAYOUT_GRACE_MS = 250;
-/** Agent connection attempts per call (the first plus one retry), within AGENT_CONNECT_TIMEOUT_MS. */
-const MAX_CONNECT_ATTEMPTS = 2;
-/** A retry needs at least this much of the connect budget left to be worth it. */
-const MIN_RETRY_BUDGET_MS = 1500;
-const RETRY_BACKOFF_MS = 250;
-const RETRYABLE_CONNECT_ERRORS: ReadonlySet<string> = new Set([
-  "upstream",
-  "rate_limited",
-  "network",
-  "handshake",
-  "bad_response",
-]);
 /** Quiet time after the agent's last audio has played that counts as "finished speaking". */
 const AGENT_DONE_QUIET_MS = 1200;
 /** A recording that cannot finish in this time is abandoned so the summary still goes out. */
@@ -144,13 +131,7 @@ export class Call implements Tickable {
   private sampleRate: ExotelSampleRate;
 
   // Agent connection.
-  private agent: WebSocket | null = null;
-  private readonly agentAbort = new AbortController();
-  private signedUrl: Promise<string> | null = null;
-  private signedUrlAgentId = "";
-  private connectAttempts = 0;
-  private connectDeadline = 0;
-  private retryTimer: NodeJS.Timeout | null = null;
+  private readonly link: AgentLink;
   private agentFormats: { input: AudioFormat; output: AudioFormat } | undefined;
   private agentClose: { code: number; reason: string } | undefined;
   private agentError: { message: string; type?: string; code?: number } | undefined;
@@ -173,7 +154,6 @@ export class Call implements Tickable {
   private endDetail: string | undefined;
   private drainingPlayout = false;
   private exotelClosed = false;
-  private agentClosed = true;
   private finalized = false;
 
   private readonly stats = new CallStats();
@@ -228,6 +208,26 @@ export class Call implements Tickable {
       },
       this.playoutSink,
     );
+    this.link = new AgentLink(
+      {
+        endpoints: deps.endpoints,
+        apiKey: config.agent.apiKey,
+        connectTimeoutMs: config.limits.agentConnectTimeoutMs,
+        maxPayload: config.limits.agentMaxMessageBytes,
+        maxBufferedBytes: config.limits.maxSocketBufferBytes,
+        now: deps.now,
+      },
+      {
+        onOpen: this.onAgentOpen,
+        onMessage: this.onAgentMessage,
+        onFailed: (e) => this.onAgentConnectFailed(e),
+        onRetry: (e, attempt) => this.onAgentConnectRetry(e, attempt),
+        onClose: (code, reason) => this.onAgentClose(code, reason),
+        onError: (err) =>
+          this.log.warn({ event: "agent_socket_error", err: { message: err.message } }, "agent socket error"),
+        mayRetry: () => this.state === "starting" && this.agentError === undefined,
+      },
+    );
     this.uplink = new CallerUplink((frame) => this.sendAgent(frame), PRECONNECT_AUDIO_MS, this.callerTap);
     this.agentId = request.query.agent_id ?? config.agent.defaultAgentId;
     this.dtmf = new DtmfCollector(config.dtmf.mode, config.dtmf.flushMs, this.onDtmfFlush);
@@ -245,7 +245,7 @@ export class Call implements Tickable {
 
     this.startTimer = setTimeout(() => this.close("start_timeout"), config.limits.startTimeoutMs);
     // The signed URL is the slowest step of setup: fetch it while Exotel sends connected/start.
-    if (isAgentAllowed(config, this.agentId)) this.prefetchSignedUrl(this.agentId);
+    if (isAgentAllowed(config, this.agentId)) this.link.prefetch(this.agentId);
   }
 
   // ---------------------------------------------------------------- Exotel side
@@ -336,7 +336,6 @@ export class Call implements Tickable {
     this.lastCallerFrameAt = this.deps.now();
     this.armSilenceTimer();
 
-    this.connectDeadline = this.deps.now() + limits.agentConnectTimeoutMs;
     this.agentTimer = setTimeout(this.onAgentTimeout, limits.agentConnectTimeoutMs);
     void this.planAndConnect(params.agent_id ?? this.request.query.agent_id);
   }
@@ -387,7 +386,7 @@ export class Call implements Tickable {
     } catch (err) {
       this.log.warn({ event: "tap_failed", err }, "could not start the audio tap; continuing without it");
     }
-    await this.connectAgent();
+    this.link.start(this.agentId);
   }
 
   /** `?sample-rate=` configures Exotel, so it wins; start.media_format is cross-checked. */
@@ -498,53 +497,6 @@ export class Call implements Tickable {
 
   // ---------------------------------------------------------------- agent side
 
-  private prefetchSignedUrl(agentId: string): void {
-    const apiKey = this.deps.config.agent.apiKey;
-    if (apiKey === undefined) return;
-    this.signedUrlAgentId = agentId;
-    this.signedUrl = fetchSignedUrl({
-      endpoints: this.deps.endpoints,
-      agentId,
-      apiKey,
-      timeoutMs: this.deps.config.limits.agentConnectTimeoutMs,
-      signal: this.agentAbort.signal,
-    });
-    // Failure is handled when the URL is awaited; this only keeps it from counting as unhandled.
-    this.signedUrl.catch(() => {});
-  }
-
-  private async agentUrl(): Promise<string> {
-    if (this.deps.config.agent.apiKey === undefined)
-      return publicConversationUrl(this.deps.endpoints, this.agentId);
-    if (this.signedUrl === null || this.signedUrlAgentId !== this.agentId)
-      this.prefetchSignedUrl(this.agentId);
-    return this.signedUrl as Promise<string>;
-  }
-
-  private async connectAgent(): Promise<void> {
-    this.connectAttempts++;
-    let url: string;
-    try {
-      url = await this.agentUrl();
-    } catch (err) {
-      this.onAgentConnectFailed(err);
-      return;
-    }
-    if (this.state !== "starting") return;
-    const ws = new WebSocket(url, {
-      perMessageDeflate: false,
-      handshakeTimeout: Math.max(500, this.connectDeadline - this.deps.now()),
-      maxPayload: this.deps.config.limits.agentMaxMessageBytes,
-    });
-    this.agent = ws;
-    this.agentClosed = false;
-    ws.on("open", this.onAgentOpen);
-    ws.on("message", this.onAgentMessage);
-    ws.on("close", this.onAgentClose);
-    ws.on("error", this.onAgentSocketError);
-    ws.on("unexpected-response", this.onAgentUnexpectedResponse);
-  }
-
   private readonly onAgentTimeout = (): void => {
     const message = `no conversation metadata from the agent within ${this.deps.config.limits.agentConnectTimeoutMs} ms`;
     this.deps.metrics.agentErrors.labels("connect_timeout").inc();
@@ -552,68 +504,20 @@ export class Call implements Tickable {
     this.close("agent_timeout", message);
   };
 
-  private onAgentConnectFailed(err: unknown): void {
-    const e =
-      err instanceof AgentConnectError
-        ? err
-        : new AgentConnectError("network", (err as Error)?.message ?? "unknown");
+  private onAgentConnectFailed(e: AgentConnectError): void {
     this.deps.metrics.agentErrors.labels(`connect_${e.kind}`).inc();
-    if (this.canRetryConnect(e)) {
-      this.retryConnect(e);
-      return;
-    }
     this.agentError = { message: e.message, type: e.kind, ...(e.status !== undefined && { code: e.status }) };
     this.close("agent_connect_failed", e.message);
   }
 
-  /**
-   * One retry for transient failures while the caller has heard nothing yet: Exotel gives the stream
-   * about 10 s, and a second attempt within the connect budget saves the call. Permanent failures
-   * (bad key, unknown agent, contract errors) are never retried.
-   */
-  private canRetryConnect(e: AgentConnectError): boolean {
-    return (
-      this.state === "starting" &&
-      this.connectAttempts < MAX_CONNECT_ATTEMPTS &&
-      RETRYABLE_CONNECT_ERRORS.has(e.kind) &&
-      this.connectDeadline - this.deps.now() >= MIN_RETRY_BUDGET_MS
-    );
-  }
-
-  private retryConnect(e: AgentConnectError): void {
+  private onAgentConnectRetry(e: AgentConnectError, attempt: number): void {
+    this.deps.metrics.agentErrors.labels(`connect_${e.kind}`).inc();
+    this.deps.metrics.agentConnectRetries.inc();
     this.log.warn(
-      { event: "agent_connect_retry", kind: e.kind, status: e.status, attempt: this.connectAttempts },
+      { event: "agent_connect_retry", kind: e.kind, status: e.status, attempt },
       `agent connection failed (${e.message}); retrying once`,
     );
-    this.deps.metrics.agentConnectRetries.inc();
-    const old = this.agent;
-    if (old !== null) {
-      old.removeAllListeners();
-      old.on("error", noop);
-      old.terminate();
-    }
-    this.agent = null;
-    this.agentClosed = true;
-    // A signed URL may be single-use: fetch a fresh one.
-    this.signedUrl = null;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = null;
-      if (this.state === "starting") void this.connectAgent();
-    }, RETRY_BACKOFF_MS);
   }
-
-  private readonly onAgentUnexpectedResponse = (
-    _req: unknown,
-    res: { statusCode?: number; resume(): void },
-  ): void => {
-    res.resume();
-    const status = res.statusCode ?? 0;
-    const kind = status === 401 || status === 403 ? "auth" : status === 404 ? "agent_not_found" : "handshake";
-    this.onAgentConnectFailed(
-      new AgentConnectError(kind, `agent WebSocket upgrade refused with HTTP ${status}`, status),
-    );
-    this.agent?.terminate();
-  };
 
   private readonly onAgentOpen = (): void => {
     this.log.debug({ event: "agent_open", agent_id: this.agentId }, "agent socket open");
@@ -738,6 +642,7 @@ export class Call implements Tickable {
     }
     if (this.agentTimer) clearTimeout(this.agentTimer);
     this.agentTimer = null;
+    this.link.established();
     this.conversationId = event.conversationId;
     this.relabel();
     this.agentFormats = { input, output };
@@ -834,59 +739,31 @@ export class Call implements Tickable {
     );
   }
 
-  private readonly onAgentClose = (code: number, reasonBuf: Buffer): void => {
-    this.agentClosed = true;
-    const reason = reasonBuf.toString("utf8").slice(0, 200);
+  private onAgentClose(code: number, reason: string): void {
     this.agentClose = { code, reason };
     if (this.state === "closing" || this.state === "closed") {
       this.maybeFinalize();
       return;
     }
-    if (this.state === "starting" && this.agentError === undefined && (code === 1011 || code === 1006)) {
-      // The conversation never started and nothing was played: a setup failure, retryable once.
-      this.onAgentConnectFailed(
-        new AgentConnectError(
-          "handshake",
-          `agent closed during setup (${code}${reason ? ` ${reason}` : ""})`,
-          code,
-        ),
-      );
-      return;
-    }
     if (this.state === "starting" && this.agentError === undefined && code !== 1000) {
       this.deps.metrics.agentErrors.labels(`close_${code}`).inc();
       this.agentError = { message: `agent closed during setup (${code} ${reason})`, code };
+    } else if (code !== 1000) {
+      this.deps.metrics.agentErrors.labels(`close_${code}`).inc();
     }
     if (code === 1000) {
       this.close(this.endCallRequested ? "agent_end_call" : "agent_ended", reason || undefined);
     } else if (code === 1006) {
-      this.deps.metrics.agentErrors.labels("close_1006").inc();
       this.close("agent_disconnected", "agent socket dropped (1006)");
     } else {
-      if (this.state !== "starting") this.deps.metrics.agentErrors.labels(`close_${code}`).inc();
       this.close("agent_error", `agent closed with ${code}${reason ? ` ${reason}` : ""}`);
     }
-  };
-
-  private readonly onAgentSocketError = (err: Error): void => {
-    if (this.state === "closing" || this.state === "closed") return;
-    if (this.state === "starting" && this.agentError === undefined) {
-      const code = (err as { code?: string }).code;
-      const kind = err.message.includes("timed out") ? "timeout" : code ? "network" : "handshake";
-      this.onAgentConnectFailed(new AgentConnectError(kind, `agent WebSocket: ${err.message}`));
-      return;
-    }
-    this.log.warn({ event: "agent_socket_error", err: { message: err.message } }, "agent socket error");
-  };
+  }
 
   private sendAgent(frame: string): void {
-    const ws = this.agent;
-    if (ws === null || ws.readyState !== WebSocket.OPEN) return;
-    if (ws.bufferedAmount > this.deps.config.limits.maxSocketBufferBytes) {
-      this.close("slow_peer", `agent socket has ${ws.bufferedAmount} bytes unsent`);
-      return;
+    if (this.link.send(frame) === "slow") {
+      this.close("slow_peer", `agent socket has ${this.link.bufferedAmount} bytes unsent`);
     }
-    ws.send(frame);
   }
 
   // ---------------------------------------------------------------- playout
@@ -978,7 +855,6 @@ export class Call implements Tickable {
       this.maxDurationTimer,
       this.silenceTimer,
       this.endWhenDoneTimer,
-      this.retryTimer,
     ]) {
       if (t) clearTimeout(t);
     }
@@ -986,7 +862,6 @@ export class Call implements Tickable {
     this.endWhenDoneTimer = null;
     this.startTimer = this.agentTimer = this.maxDurationTimer = this.silenceTimer = null;
     this.dtmf.dispose();
-    this.agentAbort.abort();
     const info = END_REASONS[reason];
     this.log[info.level](
       { event: "call_ending", end_reason: reason, ended_by: info.by, detail, state: prior },
@@ -996,7 +871,7 @@ export class Call implements Tickable {
     const somethingToPlay = this.playout.bufferedBytes > 0 || this.playout.queuedMs(this.deps.now()) > 0;
     if (agentSide && somethingToPlay && !this.exotelClosed && prior === "active") {
       this.drainingPlayout = true;
-      this.closeAgent();
+      this.link.close();
       this.playoutTimer = setTimeout(() => this.closeSockets(), this.deps.config.limits.closePlayoutMaxMs);
       this.pump(this.deps.now());
       return;
@@ -1014,24 +889,11 @@ export class Call implements Tickable {
     );
   }
 
-  private closeAgent(): void {
-    const ws = this.agent;
-    if (ws === null || this.agentClosed) return;
-    if (ws.readyState === WebSocket.CONNECTING) {
-      ws.terminate();
-      return;
-    }
-    ws.close(1000);
-    setTimeout(() => {
-      if (!this.agentClosed) ws.terminate();
-    }, FORCE_CLOSE_MS).unref();
-  }
-
   private closeSockets(): void {
     if (this.playoutTimer) clearTimeout(this.playoutTimer);
     this.playoutTimer = null;
     this.drainingPlayout = false;
-    this.closeAgent();
+    this.link.close();
     if (!this.exotelClosed) {
       const ws = this.exotel;
       ws.close(EXOTEL_CLOSE_NORMAL);
@@ -1044,7 +906,7 @@ export class Call implements Tickable {
 
   private maybeFinalize(): void {
     if (this.finalized || this.state !== "closing" || this.drainingPlayout) return;
-    if (!this.exotelClosed || !this.agentClosed) return;
+    if (!this.exotelClosed || !this.link.closed) return;
     this.finalized = true;
     this.state = "closed";
     if (this.ticking) this.deps.ticker.delete(this);
@@ -1056,10 +918,9 @@ export class Call implements Tickable {
     this.stats.marksSent = this.playout.marksSent;
     this.stats.marksEchoed = this.playout.marksEchoed;
     this.exotel.removeAllListeners();
-    this.agent?.removeAllListeners();
+    this.link.dispose();
     // A late 'error' after removeAllListeners would crash the process: keep a no-op listener.
     this.exotel.on("error", noop);
-    this.agent?.on("error", noop);
 
     const now = this.deps.now();
     const durationMs = now - this.createdAt;
