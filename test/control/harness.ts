@@ -66,7 +66,13 @@ export interface TestBridge {
 
 export async function startBridge(
   env: Record<string, string>,
-  options: { store?: StateStore; tools?: ClientToolRegistry; routing?: RoutingTable; level?: string } = {},
+  options: {
+    store?: StateStore;
+    tools?: ClientToolRegistry;
+    routing?: RoutingTable;
+    level?: string;
+    port?: number;
+  } = {},
 ): Promise<TestBridge> {
   const logs = new Logs();
   const config = loadConfig({ LOG_LEVEL: options.level ?? "debug", ...env });
@@ -85,7 +91,7 @@ export async function startBridge(
     tools: control.tools,
     routes: control.routes,
   });
-  const addr = await bridge.listen(0, "127.0.0.1");
+  const addr = await bridge.listen(options.port ?? 0, "127.0.0.1");
   return {
     bridge,
     control,

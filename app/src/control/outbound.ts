@@ -170,19 +170,17 @@ export async function placeOutboundCall(deps: OutboundDeps, raw: unknown): Promi
       { baseUrl: ob.apiBaseUrl, accountSid: ob.accountSid, apiKey: ob.apiKey, apiToken: ob.apiToken },
       { from: req.to, callerId: ob.callerId, target, customField },
     );
-    await state
-      .putPlanBySid(reply.sid, { ...plan, callSid: reply.sid })
-      .catch((err: unknown) =>
-        log.warn(
-          {
-            event: "state_write_failed",
-            what: "plan_by_sid",
-            call_sid: reply.sid,
-            err: { message: (err as Error).message },
-          },
-          "could not store the outbound plan by call SID (the token still links it)",
-        ),
-      );
+    await state.putPlanBySid(reply.sid, { ...plan, callSid: reply.sid }).catch((err: unknown) =>
+      log.warn(
+        {
+          event: "state_write_failed",
+          what: "plan_by_sid",
+          call_sid: reply.sid,
+          err: { message: (err as Error).message },
+        },
+        "could not store the outbound plan by call SID (the token still links it)",
+      ),
+    );
     log.info(
       {
         event: "outbound_call_placed",
