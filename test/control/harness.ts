@@ -15,7 +15,12 @@ import type { StateStore } from "../../app/src/control/store.js";
 import { createLogger } from "../../app/src/log.js";
 import { Bridge } from "../../app/src/server.js";
 import { ExotelSocket, type ExotelSocketOptions } from "../../scripts/lib/exotel-caller.js";
-import { type LocalAgent, type LocalAgentOptions, startLocalAgent } from "../../scripts/lib/local-agent.js";
+import {
+  type AgentConversation,
+  type LocalAgent,
+  type LocalAgentOptions,
+  startLocalAgent,
+} from "../../scripts/lib/local-agent.js";
 
 export type LogLine = Record<string, unknown> & { event?: string; message?: string };
 
@@ -113,6 +118,18 @@ export async function startAgent(options: LocalAgentOptions = {}): Promise<Local
     pingIntervalMs: 0,
     ...options,
   });
+}
+
+/**
+ * Resolves once the agent has sent conversation metadata (the call is active on the bridge).
+ * Checks `sent`, not `metadataSent`: see .scratch/bridge-bugs.md (the flag is set after the event).
+ */
+export function metadataSent(conv: AgentConversation, timeoutMs = 3000): Promise<void> {
+  return conv.waitFor(
+    (c) => c.sent.some((m) => m.type === "conversation_initiation_metadata"),
+    timeoutMs,
+    "conversation metadata",
+  );
 }
 
 /** Env for a bridge pointed at `agent` (public agent, its first id as the default). */

@@ -10,6 +10,7 @@ import type { LocalAgent } from "../../scripts/lib/local-agent.js";
 import {
   agentEnv,
   dialStream,
+  metadataSent,
   request,
   sleep,
   startAgent,
@@ -46,7 +47,7 @@ describe("transfer to a human", () => {
   it("answers the tool, lets the agent finish, closes the stream, and routes Passthru 200 + Connect to the team", async () => {
     const { sock } = await dialStream({ url: b.wsUrl, callSid: "CAxfer0001" });
     const conv = await agent.nextConversation();
-    await conv.waitFor((c) => c.metadataSent, 3000, "metadata");
+    await metadataSent(conv);
     // The agent says a sentence (600 ms), then asks for the transfer while that audio still plays.
     conv.sendAudio(tone(440, 600, 8000), 1);
     conv.sendJson({
@@ -105,7 +106,7 @@ describe("transfer to a human", () => {
   it("refuses an unknown team with an error result the agent can act on, and the call goes on", async () => {
     const { sock } = await dialStream({ url: b.wsUrl, callSid: "CAxfer0002" });
     const conv = await agent.nextConversation();
-    await conv.waitFor((c) => c.metadataSent, 3000, "metadata");
+    await metadataSent(conv);
     conv.sendJson({
       type: "client_tool_call",
       client_tool_call: { tool_name: "transfer_to_human", tool_call_id: "t2", parameters: { team: "legal" } },
@@ -147,7 +148,7 @@ describe("transfer to a human", () => {
   it("end_call: the goodbye plays in full, then Passthru answers 302 (finished)", async () => {
     const { sock } = await dialStream({ url: b.wsUrl, callSid: "CAend00001" });
     const conv = await agent.nextConversation();
-    await conv.waitFor((c) => c.metadataSent, 3000, "metadata");
+    await metadataSent(conv);
     conv.sendJson({
       type: "agent_tool_response",
       agent_tool_response: {
@@ -243,7 +244,7 @@ describe("transfer options", () => {
 
     const { sock } = await dialStream({ url: b.wsUrl, callSid: "CAfail0001" });
     const conv = await agent.nextConversation();
-    await conv.waitFor((c) => c.metadataSent, 3000, "metadata");
+    await metadataSent(conv);
     conv.close(1011, "server error");
     await sock.closed;
     const pass = await request(`${b.httpUrl}/exotel/passthru?CallSid=CAfail0001&token=${TOKEN}`);
@@ -254,7 +255,7 @@ describe("transfer options", () => {
   it("a transfer with no numbers configured still closes the stream (the flow's own Connect decides)", async () => {
     const { sock } = await dialStream({ url: b.wsUrl, callSid: "CAxfer0003" });
     const conv = await agent.nextConversation();
-    await conv.waitFor((c) => c.metadataSent, 3000, "metadata");
+    await metadataSent(conv);
     conv.sendJson({
       type: "client_tool_call",
       client_tool_call: { tool_name: "transfer_to_human", tool_call_id: "t9", parameters: {} },
