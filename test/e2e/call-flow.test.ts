@@ -134,7 +134,8 @@ describe("a call on the passthrough path (pcm_8000 agent, 8 kHz stream)", () => 
     assert.ok((frames.at(-1)?.at ?? 0) - t0 >= 600, "1.1 s of audio must not arrive in one burst");
     // Echo the mark: the bridge records that the caller heard it.
     const mark = sock.received.slice(startIdx).find((x) => x.event === "mark");
-    const name = (mark?.json as { mark: { name: string } }).mark.name;
+    assert.ok(mark, "mark received");
+    const name = (mark.json as { mark: { name: string } }).mark.name;
     sock.sendMarkEcho(name);
     await rig.bridge.logs.waitFor(
       (l) => l.some((x) => x.event === "mark_played" && x.name === name),
