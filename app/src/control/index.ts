@@ -14,6 +14,7 @@ import { ClientToolRegistry } from "../call/tools.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../log.js";
 import { CallState } from "./call-state.js";
+import { registerCustomTools } from "./custom-tools.js";
 import { GcsUploader } from "./gcs.js";
 import { ControlHooks } from "./hooks.js";
 import { controlRoutes } from "./http.js";
@@ -80,6 +81,7 @@ export function buildControl(options: ControlOptions): Control {
         });
   const hooks = new ControlHooks({ config, log, state, routing, recorder, onEnded: options.onEnded ?? [] });
   const tools = options.tools ?? new ClientToolRegistry(c.toolTimeoutMs);
+  registerCustomTools(tools, { config, log });
   tools.register(
     c.transfer.toolName,
     transferTool({ config: c.transfer, state, destinationsFor: hooks.destinationsFor }),
