@@ -397,11 +397,14 @@ export class AgentConversation {
   sendRaw(data: string | Buffer): void {
     if (!this.isOpen) return;
     this.ws.send(data, { binary: Buffer.isBuffer(data) });
-    this.record({
-      atMs: this.now(),
-      type: "raw",
-      message: Buffer.isBuffer(data) ? `<${data.length} binary bytes>` : data.slice(0, 200),
-    });
+    this.record(
+      {
+        atMs: this.now(),
+        type: "raw",
+        message: Buffer.isBuffer(data) ? `<${data.length} binary bytes>` : data.slice(0, 200),
+      },
+      true,
+    );
   }
 
   /** Sends PCM16 (at the output format's rate) as one audio event; mu-law encoded for ulaw_8000. */
