@@ -25,7 +25,9 @@ type Client = ReturnType<typeof createClient>;
 export class RedisStore implements StateStore {
   readonly kind = "redis";
   private readonly client: Client;
-  private readonly connecting: Promise<unknown>;
+  /** Settles on the first connection or the first failure, whichever comes first. */
+  private readonly firstAttempt: Promise<void>;
+  private settleFirst: () => void = () => {};
   private readonly prefix: string;
   private readonly log: Logger;
   private reportedDown = false;
@@ -43,16 +45,19 @@ export class RedisStore implements StateStore {
         reconnectStrategy: (retries: number) => Math.min(100 * (retries + 1), 3000),
       },
     });
+    this.firstAttempt = new Promise<void>((resolve) => {
+      this.settleFirst = resolve;
+    });
     this.client.on("error", this.onError);
     this.client.on("ready", this.onReady);
-    this.connecting = this.client.connect().catch((err: unknown) => {
+    this.client.connect().catch((err: unknown) => {
       this.onError(err as Error);
     });
   }
 
-  /** Resolves once the first connection is up (or has failed and is being retried). */
-  async ready(): Promise<void> {
-    await this.connecting;
+  /** Resolves once the first connection is up, or has failed (and is being retried in the background). */
+  ready(): Promise<void> {
+    return this.firstAttempt;
   }
 
   get isReady(): boolean {
@@ -86,6 +91,7 @@ export class RedisStore implements StateStore {
   }
 
   private readonly onError = (err: Error): void => {
+    this.settleFirst();
     if (this.closed || this.reportedDown) return;
     // Once per outage: the client reports every reconnect attempt.
     this.reportedDown = true;
@@ -100,6 +106,7 @@ export class RedisStore implements StateStore {
   };
 
   private readonly onReady = (): void => {
+    this.settleFirst();
     if (this.reportedDown)
       this.log.info({ event: "state_store_up", store: "redis" }, "Redis reachable again");
     else this.log.info({ event: "state_store_ready", store: "redis" }, "connected to Redis");
