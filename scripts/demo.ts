@@ -32,11 +32,12 @@ const DEMO_TIMEOUT_MS = 90_000;
 
 /** The scripted call: when things happen, ms after Exotel's `start`. */
 const SCRIPT = {
-  // After the 3.7 s greeting.
-  question: { wav: join(ROOT, "fixtures/caller-order-status-8k.wav"), atMs: 4000 },
-  // About 1.7 s into the agent's 7 s answer, which starts about 10.8 s.
-  bargeIn: { wav: join(ROOT, "fixtures/caller-barge-in-8k.wav"), atMs: 12_500 },
-  dtmf: { atMs: 19_000, digits: "4567#" },
+  // Right after the 3.7 s greeting.
+  question: { wav: join(ROOT, "fixtures/caller-order-status-8k.wav"), atMs: 3800 },
+  // About 1 s into the agent's 7 s answer, which starts about 10.6 s.
+  bargeIn: { wav: join(ROOT, "fixtures/caller-barge-in-8k.wav"), atMs: 11_600 },
+  // While the agent says "go ahead"; it answers the digits when it has finished.
+  dtmf: { atMs: 16_200, digits: "4567#" },
   maxDurationMs: 45_000,
 };
 

@@ -1,0 +1,64 @@
+/**
+ * `npm run demo` as CI runs it: spawned exactly as the npm script, headless (stdout is a pipe, not
+ * a TTY), no credentials in the environment. It must exit 0, stop everything it started, and leave
+ * a report showing the call worked with a barge-in and the DTMF reaching the agent, plus a
+ * stereo recording.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, it } from "node:test";
+import { readWav, splitStereo } from "../../scripts/lib/wav.js";
+
+const out = mkdtempSync(join(tmpdir(), "demo-test-"));
+after(() => rmSync(out, { recursive: true, force: true }));
+
+it("npm run demo passes headless with no credentials", { timeout: 90_000 }, async () => {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const k of Object.keys(env)) if (k.startsWith("ELEVENLABS_") || k.startsWith("EXOTEL_")) delete env[k];
+  const child = spawn("npm", ["run", "demo", "--", "--out", out], {
+    cwd: join(import.meta.dirname, "../.."),
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d) => {
+    stdout += String(d);
+  });
+  child.stderr.on("data", (d) => {
+    stderr += String(d);
+  });
+  const started = performance.now();
+  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+  const seconds = (performance.now() - started) / 1000;
+  assert.equal(code, 0, `demo exited ${code}\n--- stdout\n${stdout}\n--- stderr\n${stderr}`);
+  assert.ok(seconds < 60, `demo took ${seconds.toFixed(1)} s`);
+  assert.match(stdout, /LOCAL TEST AGENT/);
+  assert.match(stdout, /Demo OK/);
+  assert.ok(!stdout.includes("\u001b["), "no terminal escapes when stdout is not a TTY");
+
+  const jsonPath = join(out, "demo-call.json");
+  const wavPath = join(out, "demo-call.wav");
+  assert.match(stdout, new RegExp(`Report \\(JSON\\): ${jsonPath.replaceAll("/", "\\/")}`));
+  const report = JSON.parse(readFileSync(jsonPath, "utf8"));
+  assert.equal(report.ok, true, JSON.stringify(report.failures));
+  assert.ok(report.interruptions.length >= 1, "a barge-in cleared the agent");
+  assert.equal(report.dtmfSent, "4567#");
+  assert.deepEqual(report.demo.agent.userMessages, ["4567"], "the digits reached the agent");
+  assert.equal(report.frames.violations, 0);
+  assert.equal(report.end.by, "bridge", "the agent ended the call (end_call), the bridge closed Exotel");
+  assert.equal(report.demo.bridgeSummary.end_reason, "agent_end_call");
+  assert.ok(
+    report.turns.length >= 2 && report.turns.every((t: { latencyMs: number | null }) => t.latencyMs !== null),
+  );
+
+  assert.ok(existsSync(wavPath));
+  const wav = readWav(wavPath);
+  assert.equal(wav.channels, 2);
+  assert.equal(wav.sampleRate, 8000);
+  const { left, right } = splitStereo(wav.pcm);
+  assert.ok(left.some((b) => b !== 0) && right.some((b) => b !== 0), "both sides have audio");
+});
