@@ -35,7 +35,9 @@ const binary = redisServerBinary();
 // Skipped only on a developer machine without redis-server; in CI (.ci/run installs it) a missing
 // binary is a failure, so the shared-state tests can never silently not run.
 if (binary === undefined && process.env.CI === "true")
-  throw new Error("redis-server is not installed: .ci/run should have installed it (apt-get install redis-server)");
+  throw new Error(
+    "redis-server is not installed: .ci/run should have installed it (apt-get install redis-server)",
+  );
 const skip = binary === undefined ? "redis-server is not installed (apt-get install redis-server)" : false;
 const PASSWORD = "redis-auth-string-42";
 const BEARER = "calls-api-token-0123456789abcdef";
