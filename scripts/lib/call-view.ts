@@ -174,6 +174,12 @@ export function formatSummary(r: CallReport): string {
   lines.push(`Call summary (${r.ok ? "OK" : "FAILED"})`);
   if (!r.ok) for (const f of r.failures) lines.push(`  failure:               ${f}`);
   lines.push(`  bridge:                ${r.url}`);
+  if (r.end.by === "refused" || r.end.by === "error") {
+    lines.push(
+      `  ended:                 ${r.end.by === "refused" ? `upgrade refused (HTTP ${r.end.status})` : r.end.reason}`,
+    );
+    return lines.join("\n");
+  }
   lines.push(`  stream:                ${r.streamSid} call ${r.callSid}, ${r.sampleRate} Hz`);
   lines.push(`  setup (handshake):     ${ms(r.setupMs)}`);
   lines.push(`  first agent audio:     ${ms(r.firstAgentAudioMs)} after start`);

@@ -409,6 +409,10 @@ export class AgentConversation {
 
   /** Sends PCM16 (at the output format's rate) as one audio event; mu-law encoded for ulaw_8000. */
   sendAudio(pcm: Buffer, eventId: number): void {
+    if (this.outputFormat.ulaw && (pcm.length & 1) === 1) {
+      // Encoding half a sample would shift every later sample: make the test say what it means.
+      throw new RangeError("sendAudio: PCM16 of odd length cannot be mu-law encoded; use sendAudioBytes");
+    }
     this.sendAudioBytes(this.outputFormat.ulaw ? pcm16ToUlaw(pcm) : pcm, eventId);
   }
 
