@@ -18,6 +18,14 @@ export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "
 
 /** What the log sink routes to the call-log bucket. */
 export const LOG_ROUTINGS = ["summaries", "all"] as const;
+
+/** Where per-call state lives (issue 7): one instance's memory, or Memorystore for Redis. */
+export const STATE_STORES = ["memory", "redis"] as const;
+export type StateStoreKind = (typeof STATE_STORES)[number];
+
+/** Memorystore tiers: BASIC (one node) or STANDARD_HA (replica with automatic failover). */
+export const REDIS_TIERS = ["BASIC", "STANDARD_HA"] as const;
+export type RedisTier = (typeof REDIS_TIERS)[number];
 export type LogRouting = (typeof LOG_ROUTINGS)[number];
 
 /** Cloud Run CPU values we allow (whole vCPUs: fractional CPU forces concurrency 1). */
@@ -68,6 +76,19 @@ export interface BridgeConfig {
     readonly routing: LogRouting;
     readonly retentionDays: number;
     readonly analytics: boolean;
+  };
+  /** Call recordings bucket (RECORDINGS_BUCKET); absent = no recordings. */
+  readonly recordings?: {
+    readonly bucketName: string;
+    readonly retentionDays: number;
+  };
+  /** Shared call state (REDIS_URL) for transfers, outbound calls and dynamic URLs across instances. */
+  readonly state: {
+    readonly store: StateStoreKind;
+    readonly redisTier: RedisTier;
+    readonly redisMemoryGb: number;
+    /** Subnet for Cloud Run's Direct VPC egress. */
+    readonly subnetCidr: string;
   };
 }
 
@@ -205,6 +226,44 @@ export function loadConfig(): BridgeConfig {
   // Log Analytics lets users query the summaries with SQL at no extra cost (cannot be undone).
   const analytics = cfg.getBoolean("logAnalytics") ?? true;
 
+  // Off by default: recording calls is a decision (consent, storage) a deployment makes explicitly.
+  const recordings = cfg.getBoolean("recordings") ?? false;
+  // Three months of recordings, then Cloud Storage deletes them.
+  const recordingsRetentionDays = readInt(cfg, "recordingsRetentionDays", 90, problems);
+  inRange("recordingsRetentionDays", recordingsRetentionDays, 1, 3650, problems);
+  // Bucket names are global: the project id makes the default unique.
+  const recordingsBucket = cfg.get("recordingsBucket") ?? `${project}-${serviceName}-rec`;
+  if (recordings && !/^[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$/.test(recordingsBucket)) {
+    problems.push(
+      `exotel-bridge:recordingsBucket "${recordingsBucket}" must be 3-63 characters of a-z, 0-9, "-" and "_" ` +
+        "(set it explicitly when the default is too long)",
+    );
+  }
+  // Memory by default (one instance is enough for a dev stack); with more than one instance
+  // Exotel's Passthru/Connect requests can land on an instance that did not hold the call, so
+  // production stacks set "redis".
+  const stateStore = cfg.get("stateStore") ?? "memory";
+  if (!(STATE_STORES as readonly string[]).includes(stateStore)) {
+    problems.push(`exotel-bridge:stateStore must be one of ${STATE_STORES.join(", ")}`);
+  }
+  const redisTier = cfg.get("redisTier") ?? "BASIC"; // one node: state is minutes long and rebuildable
+  if (!(REDIS_TIERS as readonly string[]).includes(redisTier)) {
+    problems.push(`exotel-bridge:redisTier must be one of ${REDIS_TIERS.join(", ")}`);
+  }
+  const redisMemoryGb = readInt(cfg, "redisMemoryGb", 1, problems); // the smallest; calls need kilobytes
+  inRange("redisMemoryGb", redisMemoryGb, 1, 300, problems);
+  // A /24: 256 addresses, room for Direct VPC egress at the default maxInstances (two per instance).
+  const subnetCidr = cfg.get("vpcSubnetCidr") ?? "10.8.0.0/24";
+  const cidr = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(subnetCidr);
+  if (
+    cidr === null ||
+    cidr.slice(1, 5).some((o) => Number(o) > 255) ||
+    Number(cidr[5]) < 16 ||
+    Number(cidr[5]) > 26
+  ) {
+    problems.push(`exotel-bridge:vpcSubnetCidr "${subnetCidr}" must be an IPv4 range from /16 to /26`);
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   const secrets: SecretValues = {
@@ -244,6 +303,15 @@ export function loadConfig(): BridgeConfig {
       deleteAfterDays,
     },
     logs: { routing: routing as LogRouting, retentionDays, analytics },
+    ...(recordings
+      ? { recordings: { bucketName: recordingsBucket, retentionDays: recordingsRetentionDays } }
+      : {}),
+    state: {
+      store: stateStore as StateStoreKind,
+      redisTier: redisTier as RedisTier,
+      redisMemoryGb,
+      subnetCidr,
+    },
   });
 }
 

@@ -4,15 +4,24 @@ import * as pulumi from "@pulumi/pulumi";
 import { ProjectApis, REQUIRED_APIS } from "./components/apis";
 import { CallLogs } from "./components/call-logs";
 import { BridgeImage } from "./components/image";
+import { RECORDINGS_APIS, RecordingsBucket } from "./components/recordings";
 import { RuntimeIdentity } from "./components/runtime-identity";
 import { BridgeSecrets, type SecretInput } from "./components/secrets";
 import { BridgeService } from "./components/service";
+import { SHARED_STATE_APIS, SharedState } from "./components/shared-state";
 import { loadConfig } from "./config";
 
 const cfg = loadConfig();
 const project = cfg.project;
 
-const apis = new ProjectApis("apis", { project, services: Object.keys(REQUIRED_APIS) });
+const apis = new ProjectApis("apis", {
+  project,
+  services: [
+    ...Object.keys(REQUIRED_APIS),
+    ...(cfg.state.store === "redis" ? Object.keys(SHARED_STATE_APIS) : []),
+    ...(cfg.recordings ? Object.keys(RECORDINGS_APIS) : []),
+  ],
+});
 // Every other component waits for the APIs (a dependency on a component covers its children).
 const afterApis: pulumi.ComponentResourceOptions = { dependsOn: [apis] };
 
@@ -29,6 +38,45 @@ const secretInputs: SecretInput[] = [
 if (cfg.secrets.exotelBasicAuth !== undefined) {
   secretInputs.push({ envName: "EXOTEL_BASIC_AUTH", value: cfg.secrets.exotelBasicAuth });
 }
+
+// Shared call state (issue 7): Memorystore on a private VPC; REDIS_URL carries the AUTH string,
+// so it is a secret like the other credentials.
+const state =
+  cfg.state.store === "redis"
+    ? new SharedState(
+        "state",
+        {
+          project,
+          region: cfg.region,
+          prefix: cfg.serviceName,
+          subnetCidr: cfg.state.subnetCidr,
+          tier: cfg.state.redisTier,
+          memorySizeGb: cfg.state.redisMemoryGb,
+          deletionProtection: cfg.deletionProtection,
+          labels: { ...cfg.labels },
+        },
+        afterApis,
+      )
+    : undefined;
+if (state !== undefined) secretInputs.push({ envName: "REDIS_URL", value: state.redisUrl });
+
+// Call recordings (issue 7): a private bucket the runtime identity may only create objects in.
+const recordings =
+  cfg.recordings !== undefined
+    ? new RecordingsBucket(
+        "recordings",
+        {
+          project,
+          location: cfg.region,
+          bucketName: cfg.recordings.bucketName,
+          retentionDays: cfg.recordings.retentionDays,
+          writerMember: identity.member,
+          deletionProtection: cfg.deletionProtection,
+          labels: { ...cfg.labels },
+        },
+        afterApis,
+      )
+    : undefined;
 const secrets = new BridgeSecrets(
   "secrets",
   {
@@ -74,6 +122,7 @@ if (cfg.exotelAllowedCidrs !== undefined) {
   // address to X-Forwarded-For, so the allow-list must read the last entry, not the socket peer.
   env.TRUSTED_PROXY_HOPS = "1";
 }
+if (cfg.recordings !== undefined) env.RECORDINGS_BUCKET = cfg.recordings.bucketName;
 
 const service = new BridgeService(
   "bridge",
@@ -92,10 +141,12 @@ const service = new BridgeService(
     secretEnv: secrets.refs,
     deletionProtection: cfg.deletionProtection,
     ...(cfg.sampleRate !== undefined ? { sampleRate: cfg.sampleRate } : {}),
+    ...(state !== undefined ? { vpcEgress: state.vpc } : {}),
     labels: { ...cfg.labels },
   },
-  // The service must not start before its identity can read the secrets it references.
-  { dependsOn: [apis, secrets] },
+  // The service must not start before its identity can read the secrets it references (and, with
+  // recordings, write to the bucket; with Redis, reach it).
+  { dependsOn: [apis, secrets, ...(recordings ? [recordings] : []), ...(state ? [state] : [])] },
 );
 
 const logs = new CallLogs(
@@ -126,3 +177,7 @@ export const logFilter = logs.filter;
 export const logReadCommand = logs.readCommand;
 export const runtimeServiceAccount = identity.email;
 export const secretIds = pulumi.all(secrets.secretIds);
+/** `gs://...` where call recordings go, when `recordings` is on. */
+export const recordingsBucket = recordings?.url;
+/** Private address of the Memorystore instance, when `stateStore` is redis. */
+export const stateStoreHost = state?.host;

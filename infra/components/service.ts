@@ -32,6 +32,8 @@ export interface BridgeServiceArgs {
   deletionProtection: boolean;
   /** Adds `?sample-rate=<n>` to the Exotel stream URL. */
   sampleRate?: number;
+  /** Direct VPC egress for private ranges only (the shared call state); unset = no VPC. */
+  vpcEgress?: { network: pulumi.Input<string>; subnetwork: pulumi.Input<string> };
   labels: Record<string, string>;
 }
 
@@ -75,6 +77,17 @@ export class BridgeService extends pulumi.ComponentResource {
           scaling: { minInstanceCount: args.minInstances, maxInstanceCount: args.maxInstances },
           // Second generation: full Linux network stack and steadier CPU for real-time audio.
           executionEnvironment: "EXECUTION_ENVIRONMENT_GEN2",
+          // Only private ranges (Memorystore) go through the VPC; Exotel and ElevenLabs stay direct.
+          ...(args.vpcEgress
+            ? {
+                vpcAccess: {
+                  networkInterfaces: [
+                    { network: args.vpcEgress.network, subnetwork: args.vpcEgress.subnetwork },
+                  ],
+                  egress: "PRIVATE_RANGES_ONLY",
+                },
+              }
+            : {}),
           containers: [
             {
               name: "bridge",

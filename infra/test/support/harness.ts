@@ -10,6 +10,9 @@ export const PROJECT_NUMBER = "123456789012";
 export const FAKE_ACCESS_TOKEN = "ya29.fake-deployer-token-0d1e2f";
 /** Version number the mocked Secret Manager gives every new secret version. */
 export const MOCK_SECRET_VERSION = "7";
+/** What the mocked Memorystore instance reports (issue 7's shared state). */
+export const MOCK_REDIS_HOST = "10.9.0.3";
+export const MOCK_REDIS_AUTH = "mock-redis-auth-string-8c1d";
 
 /** Pulumi's wire marker for a secret value inside mocked resource inputs. */
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -80,6 +83,18 @@ function computed(type: string, name: string, inputs: Record<string, unknown>): 
       return { uri: `https://${i.name}-x7k2q9abcd-el.a.run.app`, latestReadyRevision: `${i.name}-00001-abc` };
     case "gcp:logging/projectBucketConfig:ProjectBucketConfig":
       return { name: `projects/${i.project}/locations/${i.location}/buckets/${i.bucketId}` };
+    case "gcp:storage/bucket:Bucket":
+      return { url: `gs://${i.name}`, selfLink: `https://www.googleapis.com/storage/v1/b/${i.name}` };
+    case "gcp:compute/network:Network":
+      return {
+        selfLink: `https://www.googleapis.com/compute/v1/projects/${i.project}/global/networks/${i.name}`,
+      };
+    case "gcp:compute/subnetwork:Subnetwork":
+      return {
+        selfLink: `https://www.googleapis.com/compute/v1/projects/${i.project}/regions/${i.region}/subnetworks/${i.name}`,
+      };
+    case "gcp:redis/instance:Instance":
+      return { host: MOCK_REDIS_HOST, port: 6379, authString: MOCK_REDIS_AUTH };
     case "gcp:logging/projectSink:ProjectSink":
       return {
         writerIdentity: `serviceAccount:service-${PROJECT_NUMBER}@gcp-sa-logging.iam.gserviceaccount.com`,
@@ -92,6 +107,7 @@ function computed(type: string, name: string, inputs: Record<string, unknown>): 
 function idFor(type: string, inputs: Record<string, unknown>, name: string): string {
   const i = plain(inputs) as Record<string, string>;
   if (type === "gcp:secretmanager/secret:Secret") return `projects/${i.project}/secrets/${i.secretId}`;
+  if (type === "gcp:compute/network:Network") return `projects/${i.project}/global/networks/${i.name}`;
   return `${name}-id`;
 }
 

@@ -1,0 +1,211 @@
+// The real program under Pulumi mocks with issue 7's infrastructure on: a recordings bucket with
+// retention and a create-only grant, and Memorystore for Redis reached through Direct VPC egress,
+// with REDIS_URL (a secret) and RECORDINGS_BUCKET on the service.
+import assert from "node:assert/strict";
+import { before, describe, it } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+import { ConfigError, loadConfig } from "../config";
+import {
+  MOCK_REDIS_AUTH,
+  MOCK_REDIS_HOST,
+  MOCK_SECRET_VERSION,
+  ofType,
+  PROJECT_ID,
+  type ProgramRun,
+  plain,
+  runProgram,
+  single,
+  strings,
+} from "./support/harness";
+
+const SERVICE = "exotel-bridge-dev";
+const REGION = "asia-south1";
+const BUCKET = `${PROJECT_ID}-${SERVICE}-rec`;
+
+let run: ProgramRun;
+let template: Record<string, unknown>;
+let envs: {
+  name: string;
+  value?: string;
+  valueSource?: { secretKeyRef: { secret: string; version: string } };
+}[];
+let sa: string;
+
+before(async () => {
+  run = await runProgram(
+    {
+      "gcp:project": PROJECT_ID,
+      "gcp:region": REGION,
+      "exotel-bridge:elevenlabsApiKey": "sk_call_control_1234",
+      "exotel-bridge:elevenlabsAgentId": "agent_call_control_5678",
+      "exotel-bridge:recordings": "true",
+      "exotel-bridge:recordingsRetentionDays": "30",
+      "exotel-bridge:stateStore": "redis",
+      "exotel-bridge:redisTier": "STANDARD_HA",
+      "exotel-bridge:vpcSubnetCidr": "10.20.0.0/24",
+    },
+    ["exotel-bridge:elevenlabsApiKey"],
+  );
+  template = (plain(single(run, "gcp:cloudrunv2/service:Service").inputs) as Record<string, unknown>)
+    .template as Record<string, unknown>;
+  const container = (template.containers as Record<string, unknown>[])[0] as Record<string, unknown>;
+  envs = container.envs as typeof envs;
+  sa = `serviceAccount:${plain(single(run, "gcp:serviceaccount/account:Account").state.email) as string}`;
+});
+
+describe("recordings bucket", () => {
+  it("is private, regional, uniform-access, and deletes recordings after the retention period", () => {
+    const bucket = plain(single(run, "gcp:storage/bucket:Bucket").inputs) as Record<string, unknown>;
+    assert.equal(bucket.name, BUCKET);
+    assert.equal(bucket.location, REGION);
+    assert.equal(bucket.uniformBucketLevelAccess, true);
+    assert.equal(bucket.publicAccessPrevention, "enforced");
+    assert.deepEqual(bucket.lifecycleRules, [{ action: { type: "Delete" }, condition: { age: 30 } }]);
+    assert.equal(bucket.forceDestroy, true, "a dev stack (no deletion protection) can be destroyed");
+  });
+
+  it("grants the runtime identity object create on this bucket and nothing else in Cloud Storage", () => {
+    const grants = ofType(run, "gcp:storage/bucketIAMMember:BucketIAMMember").map(
+      (r) => plain(r.inputs) as Record<string, unknown>,
+    );
+    assert.deepEqual(grants, [{ bucket: BUCKET, role: "roles/storage.objectCreator", member: sa }]);
+    // No project-level storage role sneaks in.
+    for (const r of ofType(run, "gcp:projects/iAMMember:IAMMember")) {
+      assert.doesNotMatch(String((plain(r.inputs) as { role: string }).role), /storage/);
+    }
+  });
+
+  it("passes the bucket to the bridge as RECORDINGS_BUCKET and exports gs://", () => {
+    assert.equal(envs.find((e) => e.name === "RECORDINGS_BUCKET")?.value, BUCKET);
+    assert.equal(run.outputs.recordingsBucket?.value, `gs://${BUCKET}`);
+  });
+});
+
+describe("shared state on Memorystore", () => {
+  it("creates a custom-mode VPC and a regional subnet for Direct VPC egress", () => {
+    const network = plain(single(run, "gcp:compute/network:Network").inputs) as Record<string, unknown>;
+    assert.equal(network.name, `${SERVICE}-vpc`);
+    assert.equal(network.autoCreateSubnetworks, false);
+    const subnet = plain(single(run, "gcp:compute/subnetwork:Subnetwork").inputs) as Record<string, unknown>;
+    assert.equal(subnet.region, REGION);
+    assert.equal(subnet.ipCidrRange, "10.20.0.0/24");
+    assert.equal(subnet.network, `projects/${PROJECT_ID}/global/networks/${SERVICE}-vpc`);
+  });
+
+  it("runs Redis with AUTH, peered to that VPC, in the region, with the configured tier", () => {
+    const redis = plain(single(run, "gcp:redis/instance:Instance").inputs) as Record<string, unknown>;
+    assert.equal(redis.region, REGION);
+    assert.equal(redis.tier, "STANDARD_HA");
+    assert.equal(redis.memorySizeGb, 1);
+    assert.equal(redis.authEnabled, true);
+    assert.equal(redis.connectMode, "DIRECT_PEERING");
+    assert.equal(redis.authorizedNetwork, `projects/${PROJECT_ID}/global/networks/${SERVICE}-vpc`);
+    assert.deepEqual(redis.redisConfigs, { "maxmemory-policy": "volatile-ttl" });
+  });
+
+  it("joins the service to the subnet for private ranges only", () => {
+    assert.deepEqual(template.vpcAccess, {
+      networkInterfaces: [{ network: `${SERVICE}-vpc`, subnetwork: `${SERVICE}-run` }],
+      egress: "PRIVATE_RANGES_ONLY",
+    });
+  });
+
+  it("hands REDIS_URL to the bridge as a Secret Manager reference holding the AUTH string", () => {
+    const env = envs.find((e) => e.name === "REDIS_URL");
+    assert.equal(env?.value, undefined, "no literal value");
+    assert.deepEqual(env?.valueSource?.secretKeyRef, {
+      secret: `${SERVICE}-redis-url`,
+      version: MOCK_SECRET_VERSION,
+    });
+    const version = ofType(run, "gcp:secretmanager/secretVersion:SecretVersion").find((v) =>
+      strings(v.inputs.secretData).some((s) => s.text.startsWith("redis://")),
+    );
+    assert.ok(version, "a secret version holds the URL");
+    const [data] = strings(version.inputs.secretData);
+    assert.equal(data?.text, `redis://:${MOCK_REDIS_AUTH}@${MOCK_REDIS_HOST}:6379`);
+    assert.equal(data?.insideSecret, true);
+    const accessors = ofType(run, "gcp:secretmanager/secretIamMember:SecretIamMember").map(
+      (r) => plain(r.inputs) as Record<string, unknown>,
+    );
+    assert.ok(accessors.some((a) => String(a.secretId).endsWith(`${SERVICE}-redis-url`) && a.member === sa));
+  });
+
+  it("never lets the AUTH string appear outside that secret version", () => {
+    for (const r of run.resources) {
+      for (const [key, value] of Object.entries(r.inputs)) {
+        for (const s of strings(value)) {
+          if (!s.text.includes(MOCK_REDIS_AUTH)) continue;
+          assert.equal(
+            r.type,
+            "gcp:secretmanager/secretVersion:SecretVersion",
+            `AUTH string in ${r.type}.${key}`,
+          );
+          assert.ok(s.insideSecret);
+        }
+      }
+    }
+    for (const [key, output] of Object.entries(run.outputs)) {
+      for (const s of strings(output.value))
+        assert.ok(!s.text.includes(MOCK_REDIS_AUTH), `AUTH string in output ${key}`);
+    }
+    assert.equal(run.outputs.stateStoreHost?.value, MOCK_REDIS_HOST);
+  });
+});
+
+describe("program shape with call control", () => {
+  it("enables the extra APIs and adds one component per concern", () => {
+    const apis = ofType(run, "gcp:projects/service:Service").map(
+      (r) => (plain(r.inputs) as { service: string }).service,
+    );
+    for (const api of ["redis.googleapis.com", "compute.googleapis.com", "storage.googleapis.com"]) {
+      assert.ok(apis.includes(api), api);
+    }
+    const components = new Set(
+      run.resources.filter((r) => r.type.startsWith("exotel-bridge:infra:")).map((r) => r.type),
+    );
+    assert.ok(components.has("exotel-bridge:infra:RecordingsBucket"));
+    assert.ok(components.has("exotel-bridge:infra:SharedState"));
+  });
+});
+
+describe("call-control stack configuration", () => {
+  function problems(extra: Record<string, string>): string[] {
+    pulumi.runtime.setAllConfig(
+      {
+        "gcp:project": "my-project-123",
+        "exotel-bridge:elevenlabsApiKey": "sk_x",
+        "exotel-bridge:elevenlabsAgentId": "agent_x",
+        ...extra,
+      },
+      ["exotel-bridge:elevenlabsApiKey"],
+    );
+    try {
+      loadConfig();
+    } catch (err) {
+      assert.ok(err instanceof ConfigError);
+      return err.problems;
+    }
+    return [];
+  }
+
+  it("defaults to no recordings and in-memory state, and names each bad key", () => {
+    assert.deepEqual(problems({}), []);
+    assert.deepEqual(
+      problems({
+        "exotel-bridge:stateStore": "firestore",
+        "exotel-bridge:redisTier": "PREMIUM",
+        "exotel-bridge:vpcSubnetCidr": "10.8.0.0/28",
+        "exotel-bridge:recordings": "true",
+        "exotel-bridge:recordingsBucket": "Not_A_Bucket!",
+        "exotel-bridge:recordingsRetentionDays": "0",
+      }).sort(),
+      [
+        'exotel-bridge:recordingsBucket "Not_A_Bucket!" must be 3-63 characters of a-z, 0-9, "-" and "_" (set it explicitly when the default is too long)',
+        "exotel-bridge:recordingsRetentionDays must be between 1 and 3650",
+        "exotel-bridge:redisTier must be one of BASIC, STANDARD_HA",
+        "exotel-bridge:stateStore must be one of memory, redis",
+        'exotel-bridge:vpcSubnetCidr "10.8.0.0/28" must be an IPv4 range from /16 to /26',
+      ].sort(),
+    );
+  });
+});
