@@ -592,6 +592,8 @@ export class AgentConversation {
       default:
         break;
     }
+    // Set before sending, so waitFor() predicates on it see it when the "sent" event fires.
+    this.metadataSent = true;
     this.sendJson({
       type: "conversation_initiation_metadata",
       conversation_initiation_metadata_event: {
@@ -600,7 +602,6 @@ export class AgentConversation {
         user_input_audio_format: this.inputFormat.name,
       },
     });
-    this.metadataSent = true;
     const pingMs = this.agent.options.pingIntervalMs ?? 2000;
     if (pingMs > 0) {
       this.pingTimer = setInterval(() => {
@@ -668,7 +669,13 @@ export class AgentConversation {
 
   private onTyped(m: Record<string, unknown>): void {
     const type = typeof m.type === "string" ? m.type : "(no type)";
-    this.record({ atMs: this.now(), type, message: m });
+    const atMs = this.now();
+    // State first, then the event: waitFor() predicates see the new state when they run.
+    this.applyTyped(type, m);
+    this.record({ atMs, type, message: m });
+  }
+
+  private applyTyped(type: string, m: Record<string, unknown>): void {
     switch (type) {
       case "conversation_initiation_client_data":
         if (this.initiation !== undefined || this.metadataSent)

@@ -489,3 +489,22 @@ describe("echo mode", () => {
     c.ws.close();
   });
 });
+
+describe("waitFor sees state as soon as the event that changed it", () => {
+  it("resolves on metadataSent, initiation and userMessages with no later traffic", async () => {
+    const agent = await agentWith({ initiationWaitMs: 5000 });
+    const c = await Client.open(wsUrl(agent, "agent_id=local-test-agent"));
+    const conv = await agent.nextConversation();
+    // Pings are off: after each message below, nothing else happens that could re-run a predicate.
+    const started = Promise.all([
+      conv.waitFor((x) => x.metadataSent, 1000, "metadataSent"),
+      conv.waitFor((x) => x.initiation !== undefined, 1000, "initiation"),
+    ]);
+    c.send({ type: "conversation_initiation_client_data" });
+    await started;
+    const message = conv.waitFor((x) => x.userMessages.length === 1, 1000, "user message");
+    c.send({ type: "user_message", text: "hi" });
+    await message;
+    c.ws.close();
+  });
+});
