@@ -1,11 +1,30 @@
 /**
  * Prometheus metrics (prom-client) on a registry per bridge instance, so tests can run several
- * bridges in one process. Hot-path counters are pre-bound to their labels: `.inc()` on a bound
- * child does no label hashing.
+ * bridges in one process. Per-frame counters are plain accumulators (`HotCounter`) that their
+ * prom-client counter folds in when scraped: a prom-client `.labels(...).inc()` hashes and
+ * validates the label set and allocates a result on every call, even on a bound child, and these
+ * run several times per audio frame.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 const LATENCY_BUCKETS = [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 8, 13];
+
+/** A per-frame counter: adds to a number; the owning Counter collects it at scrape time. */
+export class HotCounter {
+  private pending = 0;
+
+  inc(value = 1): void {
+    this.pending += value;
+  }
+
+  /** Moves what accumulated since the last scrape into `counter` under `label`. */
+  flushInto(counter: Counter<"direction">, label: string): void {
+    // A series appears only once something was counted, as it did with direct .inc() calls.
+    if (this.pending === 0) return;
+    counter.labels(label).inc(this.pending);
+    this.pending = 0;
+  }
+}
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
@@ -50,16 +69,28 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     ...mk,
   });
   const interruptions = new Counter({ name: "exotel_bridge_interruptions_total", help: "Barge-ins", ...mk });
-  const frames = new Counter({
+  const framesUp = new HotCounter();
+  const framesDown = new HotCounter();
+  const audioSecondsUp = new HotCounter();
+  const audioSecondsDown = new HotCounter();
+  new Counter({
     name: "exotel_bridge_frames_total",
     help: "Audio frames relayed, by direction",
     labelNames: ["direction"] as const,
+    collect() {
+      framesUp.flushInto(this, "caller_to_agent");
+      framesDown.flushInto(this, "agent_to_caller");
+    },
     ...mk,
   });
-  const audioSeconds = new Counter({
+  new Counter({
     name: "exotel_bridge_audio_seconds_total",
     help: "Seconds of audio relayed, by direction",
     labelNames: ["direction"] as const,
+    collect() {
+      audioSecondsUp.flushInto(this, "caller_to_agent");
+      audioSecondsDown.flushInto(this, "agent_to_caller");
+    },
     ...mk,
   });
   const agentErrors = new Counter({
@@ -106,11 +137,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     badFrames,
     dtmfDigits,
     agentPingMs,
-    // Pre-bound hot-path children.
-    framesUp: frames.labels("caller_to_agent"),
-    framesDown: frames.labels("agent_to_caller"),
-    audioSecondsUp: audioSeconds.labels("caller_to_agent"),
-    audioSecondsDown: audioSeconds.labels("agent_to_caller"),
+    // Per-frame counters (see HotCounter).
+    framesUp,
+    framesDown,
+    audioSecondsUp,
+    audioSecondsDown,
   };
 }
 

@@ -57,9 +57,34 @@ export function base64DecodedLength(b64: string): number {
   return Math.floor((n * 3) / 4) - pad;
 }
 
-const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
+/**
+ * The last string found strict. Each Exotel payload is checked where the parser cuts it out of its
+ * frame and again, as the same string object, where the call accepts it: the second check is one
+ * comparison. (Equal content also hits, and is equally valid.)
+ */
+let lastStrict = "";
+/** Where isStrictBase64 decodes; grows to the largest payload seen. */
+let scratch = Buffer.allocUnsafe(8192);
 
-/** Strict base64 check (length multiple of 4, canonical alphabet). Buffer.from() silently skips junk. */
+/**
+ * Strict base64 check (length multiple of 4, canonical alphabet, `=` only as the last one or two
+ * characters). Buffer.from() silently skips junk, so the check is needed before trusting a payload.
+ *
+ * Done with the native decoder rather than a regex (about a fifth of the cost): the decoder skips
+ * every character outside its alphabet and stops at the first `=`, so any such character makes the
+ * output shorter than the length the string claims, and a strict string decodes to exactly that
+ * length. Two gaps are closed first: the decoder also takes base64url's `-` and `_`, and it reads
+ * only the low byte of a character above U+00FF ("Ł" decodes as "A"), so strings holding either
+ * or any non-ASCII character (their UTF-8 length gives them away) are refused up front.
+ */
 export function isStrictBase64(b64: string): boolean {
-  return (b64.length & 3) === 0 && BASE64_RE.test(b64);
+  if (b64 === lastStrict) return true;
+  const n = b64.length;
+  if ((n & 3) !== 0) return false;
+  if (Buffer.byteLength(b64, "utf8") !== n || b64.indexOf("-") >= 0 || b64.indexOf("_") >= 0) return false;
+  const expected = base64DecodedLength(b64);
+  if (scratch.length < expected) scratch = Buffer.allocUnsafe(expected);
+  if (scratch.write(b64, 0, "base64") !== expected) return false;
+  lastStrict = b64;
+  return true;
 }
