@@ -10,7 +10,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ConfigError, loadConfig } from "../../app/src/config.js";
+import { buildControl } from "../../app/src/control/index.js";
 import { normalizeNumber, RoutingTable } from "../../app/src/control/routing.js";
+import { createLogger } from "../../app/src/log.js";
 import type { LocalAgent } from "../../scripts/lib/local-agent.js";
 import { dialStream, freePort, request, sleep, startAgent, startBridge, type TestBridge } from "./harness.js";
 
@@ -137,6 +139,37 @@ describe("routing table", () => {
     );
     const json = RoutingTable.parse('[{"name":"only","agent_id":"x"}]', "r.json", "UTC", true);
     assert.equal(json.routes.length, 1);
+  });
+
+  it("can be given inline in ROUTING_TABLE (Cloud Run has no config files), validated the same way", async () => {
+    const log = createLogger("silent");
+    const config = loadConfig({
+      ELEVENLABS_AGENT_ID: "a1",
+      ROUTING_TABLE: JSON.stringify({ routes: [{ name: "r1", agent_id: "x" }] }),
+    });
+    const control = buildControl({ config, log });
+    try {
+      assert.deepEqual(
+        control.routing.routes.map((r) => r.name),
+        ["r1"],
+      );
+    } finally {
+      await control.close();
+    }
+    const bad = loadConfig({
+      ELEVENLABS_AGENT_ID: "a1",
+      ROUTING_TABLE: "routes:\n  - name: a\n    match: { hours: 'x' }",
+    });
+    assert.match(
+      configError(() => buildControl({ config: bad, log })),
+      /^invalid configuration: ROUTING_TABLE: routes\[0\]\.match\.hours/,
+    );
+    assert.match(
+      configError(() =>
+        loadConfig({ ELEVENLABS_AGENT_ID: "a1", ROUTING_TABLE: "routes: []", ROUTING_TABLE_FILE: "/x" }),
+      ),
+      /ROUTING_TABLE_FILE and ROUTING_TABLE are both set/,
+    );
   });
 
   it("the bridge process exits 78 with one line when the table is bad", async () => {

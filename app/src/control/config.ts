@@ -55,6 +55,8 @@ export interface ControlConfig {
     | undefined;
   readonly routing: {
     readonly file: string | undefined;
+    /** The table itself (YAML or JSON text), where a file is awkward (Cloud Run env). */
+    readonly inline: string | undefined;
     readonly timezone: string;
   };
   readonly recordings:
@@ -210,6 +212,7 @@ export const CONTROL_ENV = {
   EXOTEL_CALLER_ID: optional((v) => (PHONE.test(v) ? undefined : "must be a phone number (your ExoPhone)")),
   EXOTEL_APP_ID: optional((v) => (/^[0-9]{1,20}$/.test(v) ? undefined : "must be a numeric flow (app) id")),
   ROUTING_TABLE_FILE: optional(),
+  ROUTING_TABLE: optional(),
   ROUTING_TIMEZONE: optional((v) =>
     validTimezone(v) ? undefined : "must be an IANA time zone such as Asia/Kolkata",
   ),
@@ -283,6 +286,9 @@ export function controlConfig(
     };
   }
 
+  if (e.ROUTING_TABLE_FILE !== undefined && e.ROUTING_TABLE !== undefined)
+    problems.push("ROUTING_TABLE_FILE and ROUTING_TABLE are both set: use one");
+
   const numbers = e.TRANSFER_NUMBERS === undefined ? {} : parseTransferNumbers(e.TRANSFER_NUMBERS);
   const recordingsOn = e.RECORDINGS_DIR !== undefined || e.RECORDINGS_BUCKET !== undefined;
 
@@ -307,7 +313,11 @@ export function controlConfig(
       passthruWaitMs: e.PASSTHRU_WAIT_MS,
     },
     outbound,
-    routing: { file: e.ROUTING_TABLE_FILE, timezone: e.ROUTING_TIMEZONE ?? "Asia/Kolkata" },
+    routing: {
+      file: e.ROUTING_TABLE_FILE,
+      inline: e.ROUTING_TABLE,
+      timezone: e.ROUTING_TIMEZONE ?? "Asia/Kolkata",
+    },
     recordings: recordingsOn
       ? {
           // Cloud Run's disk is memory: with a bucket, the local file is only a staging copy.

@@ -33,7 +33,7 @@ export interface ControlOptions {
   readonly tools?: ClientToolRegistry;
   /** Also run on every call summary (call log files...). */
   readonly onEnded?: ReadonlyArray<(summary: Readonly<Record<string, unknown>>) => void>;
-  /** Routing table already loaded (tests); default: ROUTING_TABLE_FILE. */
+  /** Routing table already loaded (tests); default: ROUTING_TABLE_FILE or ROUTING_TABLE. */
   readonly routing?: RoutingTable;
 }
 
@@ -54,7 +54,9 @@ export function buildControl(options: ControlOptions): Control {
     options.routing ??
     (c.routing.file !== undefined
       ? RoutingTable.load(c.routing.file, c.routing.timezone)
-      : RoutingTable.empty(c.routing.timezone));
+      : c.routing.inline !== undefined
+        ? RoutingTable.inline(c.routing.inline, c.routing.timezone)
+        : RoutingTable.empty(c.routing.timezone));
   const store =
     options.store ??
     (c.state.redisUrl !== undefined

@@ -1,5 +1,5 @@
 /**
- * Routing table (ROUTING_TABLE_FILE, YAML or JSON): which agent, variables and overrides a call
+ * Routing table (ROUTING_TABLE_FILE or inline ROUTING_TABLE, YAML or JSON): which agent, variables and overrides a call
  * gets, by the number called (the ExoPhone), Exotel custom parameters and the local time. Routes
  * are tried in order; the first whose `match` fits wins; a route without `match` fits every call.
  * No route fits: the env defaults apply (ELEVENLABS_AGENT_ID...).
@@ -229,9 +229,15 @@ export class RoutingTable {
   }
 
   /** Parses and validates a table; throws ConfigError naming `source` and the field at fault. */
-  static parse(text: string, source: string, defaultTimezone: string, json = false): RoutingTable {
+  static parse(
+    text: string,
+    source: string,
+    defaultTimezone: string,
+    json = false,
+    variable = "ROUTING_TABLE_FILE",
+  ): RoutingTable {
     const fail = (msg: string): never => {
-      throw new ConfigError(`invalid configuration: ROUTING_TABLE_FILE ${source}: ${msg}`);
+      throw new ConfigError(`invalid configuration: ${variable}${source ? ` ${source}` : ""}: ${msg}`);
     };
     let raw: unknown;
     try {
@@ -268,6 +274,11 @@ export class RoutingTable {
       );
     }
     return RoutingTable.parse(text, file, defaultTimezone, file.toLowerCase().endsWith(".json"));
+  }
+
+  /** A table given inline (ROUTING_TABLE: YAML or JSON text), for platforms without files (Cloud Run). */
+  static inline(text: string, defaultTimezone: string): RoutingTable {
+    return RoutingTable.parse(text, "", defaultTimezone, false, "ROUTING_TABLE");
   }
 
   get(name: string): Route | undefined {
