@@ -37,6 +37,33 @@ export const CLOUD_RUN_SIGTERM_GRACE_MS = 10_000;
 /** One call is one WebSocket request, and Cloud Run's maximum request timeout is 60 minutes. */
 export const REQUEST_TIMEOUT_SECONDS = 3600;
 
+/** Call-control credentials (issue 7): Pulumi secret config key -> the bridge variable it feeds. */
+export const CALL_CONTROL_SECRETS = {
+  callsApiToken: "CALLS_API_TOKEN",
+  exotelApiKey: "EXOTEL_API_KEY",
+  exotelApiToken: "EXOTEL_API_TOKEN",
+  exotelWebhookToken: "EXOTEL_WEBHOOK_TOKEN",
+} as const;
+
+/** Variables the stack sets itself: `bridgeEnv` may not set them. */
+export const MANAGED_ENV = new Set([
+  "PORT",
+  "ELEVENLABS_API_KEY",
+  "ELEVENLABS_AGENT_ID",
+  "ELEVENLABS_REGION",
+  "ELEVENLABS_ALLOWED_AGENT_IDS",
+  "EXOTEL_BASIC_AUTH",
+  "EXOTEL_ALLOWED_CIDRS",
+  "TRUSTED_PROXY_HOPS",
+  "LOG_LEVEL",
+  "MAX_CONCURRENT_CALLS",
+  "DRAIN_TIMEOUT_MS",
+  "REDIS_URL",
+  "RECORDINGS_BUCKET",
+  "ROUTING_TABLE",
+  ...Object.values(CALL_CONTROL_SECRETS),
+]);
+
 export interface SecretValues {
   /** ElevenLabs API key: a signed URL is fetched per call when it is set. */
   elevenlabsApiKey: pulumi.Output<string>;
@@ -44,6 +71,8 @@ export interface SecretValues {
   elevenlabsAgentId: pulumi.Output<string>;
   /** `key:token` for HTTP Basic auth on the Exotel upgrade; absent = no auth. */
   exotelBasicAuth?: pulumi.Output<string>;
+  /** Call-control credentials that are set, keyed by the bridge variable (CALLS_API_TOKEN...). */
+  callControl: Readonly<Record<string, pulumi.Output<string>>>;
 }
 
 export interface BridgeConfig {
@@ -82,6 +111,10 @@ export interface BridgeConfig {
     readonly bucketName: string;
     readonly retentionDays: number;
   };
+  /** Extra plain bridge variables (TRANSFER_NUMBERS, PUBLIC_BASE_URL, EXOTEL_CALLER_ID...). */
+  readonly bridgeEnv: Readonly<Record<string, string>>;
+  /** The routing table as JSON text (ROUTING_TABLE), when `routingTable` is set. */
+  readonly routingTable?: string;
   /** Shared call state (REDIS_URL) for transfers, outbound calls and dynamic URLs across instances. */
   readonly state: {
     readonly store: StateStoreKind;
@@ -264,9 +297,51 @@ export function loadConfig(): BridgeConfig {
     problems.push(`exotel-bridge:vpcSubnetCidr "${subnetCidr}" must be an IPv4 range from /16 to /26`);
   }
 
+  // Call control (issue 7): plain variables pass through `bridgeEnv`; credentials have secret keys.
+  const bridgeEnv: Record<string, string> = {};
+  let rawEnv: unknown;
+  try {
+    rawEnv = cfg.getObject<unknown>("bridgeEnv");
+  } catch {
+    problems.push("exotel-bridge:bridgeEnv must be an object of NAME: value");
+  }
+  if (rawEnv !== undefined && (rawEnv === null || typeof rawEnv !== "object" || Array.isArray(rawEnv))) {
+    problems.push("exotel-bridge:bridgeEnv must be an object of NAME: value");
+  } else if (rawEnv !== undefined) {
+    for (const [name, value] of Object.entries(rawEnv as Record<string, unknown>)) {
+      if (!/^[A-Z][A-Z0-9_]{0,63}$/.test(name)) {
+        problems.push(`exotel-bridge:bridgeEnv: "${name}" is not an environment variable name`);
+      } else if (MANAGED_ENV.has(name)) {
+        problems.push(`exotel-bridge:bridgeEnv: ${name} is set by the stack itself (use its own config key)`);
+      } else if (/KEY|TOKEN|SECRET|PASSWORD|AUTH/.test(name)) {
+        // Plain env lands in the service spec in clear text: credentials go through Secret Manager.
+        problems.push(
+          `exotel-bridge:bridgeEnv: ${name} looks like a credential; set it as a secret key instead`,
+        );
+      } else if (!["string", "number", "boolean"].includes(typeof value)) {
+        problems.push(`exotel-bridge:bridgeEnv: ${name} must be a string, number or boolean`);
+      } else {
+        bridgeEnv[name] = String(value);
+      }
+    }
+  }
+  let routingTable: string | undefined;
+  try {
+    const table = cfg.getObject<unknown>("routingTable");
+    if (table !== undefined) routingTable = JSON.stringify(table); // validated by the bridge at start-up
+  } catch {
+    problems.push("exotel-bridge:routingTable must be a YAML/JSON object ({routes: [...]})");
+  }
+  const callControl: Record<string, pulumi.Output<string>> = {};
+  for (const [key, envName] of Object.entries(CALL_CONTROL_SECRETS)) {
+    const value = cfg.getSecret(key);
+    if (value !== undefined) callControl[envName] = value;
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   const secrets: SecretValues = {
+    callControl,
     // biome-ignore lint/style/noNonNullAssertion: checked above, problems would have thrown
     elevenlabsApiKey: apiKey!,
     // Read as a secret so that it never shows in plaintext in previews or outputs.
@@ -306,6 +381,8 @@ export function loadConfig(): BridgeConfig {
     ...(recordings
       ? { recordings: { bucketName: recordingsBucket, retentionDays: recordingsRetentionDays } }
       : {}),
+    bridgeEnv,
+    ...(routingTable !== undefined ? { routingTable } : {}),
     state: {
       store: stateStore as StateStoreKind,
       redisTier: redisTier as RedisTier,

@@ -59,6 +59,7 @@ const state =
       )
     : undefined;
 if (state !== undefined) secretInputs.push({ envName: "REDIS_URL", value: state.redisUrl });
+for (const [envName, value] of Object.entries(cfg.secrets.callControl)) secretInputs.push({ envName, value });
 
 // Call recordings (issue 7): a private bucket the runtime identity may only create objects in.
 const recordings =
@@ -109,6 +110,8 @@ const image = new BridgeImage(
 );
 
 const env: Record<string, string> = {
+  // Call control's plain settings first; none of them may be a name the stack sets (config.ts).
+  ...cfg.bridgeEnv,
   ELEVENLABS_REGION: cfg.elevenlabsRegion,
   LOG_LEVEL: cfg.logLevel,
   // Equal to Cloud Run's per-instance concurrency: the bridge refuses call N+1 with a 503 itself.
@@ -123,6 +126,7 @@ if (cfg.exotelAllowedCidrs !== undefined) {
   env.TRUSTED_PROXY_HOPS = "1";
 }
 if (cfg.recordings !== undefined) env.RECORDINGS_BUCKET = cfg.recordings.bucketName;
+if (cfg.routingTable !== undefined) env.ROUTING_TABLE = cfg.routingTable;
 
 const service = new BridgeService(
   "bridge",

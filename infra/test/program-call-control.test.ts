@@ -21,6 +21,13 @@ import {
 const SERVICE = "exotel-bridge-dev";
 const REGION = "asia-south1";
 const BUCKET = `${PROJECT_ID}-${SERVICE}-rec`;
+const CALL_SECRETS: Record<string, string> = {
+  "exotel-bridge:callsApiToken": "calls-api-token-0123456789abcdef",
+  "exotel-bridge:exotelApiKey": "exotel-api-key-9f8e",
+  "exotel-bridge:exotelApiToken": "exotel-api-token-7d6c",
+  "exotel-bridge:exotelWebhookToken": "webhook-token-5b4a3c2d1e",
+};
+const ROUTES = { routes: [{ name: "sales", match: { to: "+918047491899" }, agent_id: "agent_sales" }] };
 
 let run: ProgramRun;
 let template: Record<string, unknown>;
@@ -43,8 +50,17 @@ before(async () => {
       "exotel-bridge:stateStore": "redis",
       "exotel-bridge:redisTier": "STANDARD_HA",
       "exotel-bridge:vpcSubnetCidr": "10.20.0.0/24",
+      "exotel-bridge:bridgeEnv": JSON.stringify({
+        TRANSFER_NUMBERS: "default=+918000000001,sales=+918000000002",
+        PUBLIC_BASE_URL: "https://bridge.example.com",
+        EXOTEL_CALLER_ID: "08047491899",
+        EXOTEL_APP_ID: 12345,
+        TRANSFER_ON_FAILURE: true,
+      }),
+      "exotel-bridge:routingTable": JSON.stringify(ROUTES),
+      ...CALL_SECRETS,
     },
-    ["exotel-bridge:elevenlabsApiKey"],
+    ["exotel-bridge:elevenlabsApiKey", ...Object.keys(CALL_SECRETS)],
   );
   template = (plain(single(run, "gcp:cloudrunv2/service:Service").inputs) as Record<string, unknown>)
     .template as Record<string, unknown>;
@@ -152,6 +168,44 @@ describe("shared state on Memorystore", () => {
   });
 });
 
+describe("call-control settings on the service", () => {
+  it("passes bridgeEnv and the routing table as plain variables", () => {
+    const value = (name: string) => envs.find((e) => e.name === name)?.value;
+    assert.equal(value("TRANSFER_NUMBERS"), "default=+918000000001,sales=+918000000002");
+    assert.equal(value("PUBLIC_BASE_URL"), "https://bridge.example.com");
+    assert.equal(value("EXOTEL_CALLER_ID"), "08047491899");
+    assert.equal(value("EXOTEL_APP_ID"), "12345");
+    assert.equal(value("TRANSFER_ON_FAILURE"), "true");
+    assert.deepEqual(JSON.parse(value("ROUTING_TABLE") as string), ROUTES);
+  });
+
+  it("passes the call-control credentials only as Secret Manager references", () => {
+    for (const name of ["CALLS_API_TOKEN", "EXOTEL_API_KEY", "EXOTEL_API_TOKEN", "EXOTEL_WEBHOOK_TOKEN"]) {
+      const env = envs.find((e) => e.name === name);
+      assert.equal(env?.value, undefined, `${name} has no literal value`);
+      assert.equal(
+        env?.valueSource?.secretKeyRef.secret,
+        `${SERVICE}-${name.toLowerCase().replace(/_/g, "-")}`,
+      );
+    }
+    for (const secret of Object.values(CALL_SECRETS)) {
+      for (const r of run.resources) {
+        for (const [key, value] of Object.entries(r.inputs)) {
+          for (const s of strings(value)) {
+            if (!s.text.includes(secret)) continue;
+            assert.equal(
+              r.type,
+              "gcp:secretmanager/secretVersion:SecretVersion",
+              `${secret} in ${r.type}.${key}`,
+            );
+            assert.ok(s.insideSecret);
+          }
+        }
+      }
+    }
+  });
+});
+
 describe("program shape with call control", () => {
   it("enables the extra APIs and adds one component per concern", () => {
     const apis = ofType(run, "gcp:projects/service:Service").map(
@@ -187,6 +241,29 @@ describe("call-control stack configuration", () => {
     }
     return [];
   }
+
+  it("refuses bridgeEnv entries that are not plain settings", () => {
+    assert.deepEqual(
+      problems({
+        "exotel-bridge:bridgeEnv": JSON.stringify({
+          lower_case: "x",
+          REDIS_URL: "redis://x",
+          CRM_API_KEY: "k",
+          NESTED: { a: 1 },
+          TRANSFER_NUMBERS: "+918000000001",
+        }),
+      }).sort(),
+      [
+        'exotel-bridge:bridgeEnv: "lower_case" is not an environment variable name',
+        "exotel-bridge:bridgeEnv: CRM_API_KEY looks like a credential; set it as a secret key instead",
+        "exotel-bridge:bridgeEnv: NESTED must be a string, number or boolean",
+        "exotel-bridge:bridgeEnv: REDIS_URL is set by the stack itself (use its own config key)",
+      ].sort(),
+    );
+    assert.deepEqual(problems({ "exotel-bridge:bridgeEnv": JSON.stringify(["A=1"]) }), [
+      "exotel-bridge:bridgeEnv must be an object of NAME: value",
+    ]);
+  });
 
   it("defaults to no recordings and in-memory state, and names each bad key", () => {
     assert.deepEqual(problems({}), []);
