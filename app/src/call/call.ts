@@ -85,8 +85,11 @@ export interface CallDeps {
   readonly hooks: CallHooks;
 }
 
-/** Names that select bridge behaviour and must not become dynamic variables. */
-const RESERVED_PARAMETERS = new Set(["agent_id", "sample-rate", "sample_rate"]);
+/**
+ * Names that select bridge behaviour and must not become dynamic variables (`call_token` links a
+ * stream to a plan prepared by POST /calls or the dynamic-URL endpoint).
+ */
+const RESERVED_PARAMETERS = new Set(["agent_id", "sample-rate", "sample_rate", "call_token"]);
 /** Caller audio kept while the agent connects (then flushed), so the first "hello" is not lost. */
 const PRECONNECT_AUDIO_MS = 3000;
 /** Gentle close first; then the socket is destroyed. */
@@ -867,6 +870,13 @@ export class Call implements Tickable {
       { event: "call_ending", end_reason: reason, ended_by: info.by, detail, state: prior },
       `call ending: ${info.text}${detail ? ` (${detail})` : ""}`,
     );
+    if (prior !== "connecting") {
+      try {
+        this.deps.hooks.closing?.(this.callInfo(this.agentId), { endReason: reason, endedBy: info.by });
+      } catch (err) {
+        this.log.warn({ event: "closing_hook_failed", err }, "call-closing hook failed");
+      }
+    }
     const agentSide = info.by === "agent" || reason === "max_duration";
     const somethingToPlay = this.playout.bufferedBytes > 0 || this.playout.queuedMs(this.deps.now()) > 0;
     if (agentSide && somethingToPlay && !this.exotelClosed && prior === "active") {

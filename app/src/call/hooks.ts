@@ -4,6 +4,7 @@
  * know what is behind them. All optional: a bridge without hooks behaves as configured by env.
  */
 import type { ConversationOverrides, DynamicVariables } from "../elevenlabs/messages.js";
+import type { EndedBy, EndReason } from "../errors.js";
 
 /** What Exotel told us about the call, once `start` has arrived. */
 export interface CallInfo {
@@ -54,6 +55,12 @@ export interface CallHooks {
   plan?(info: CallInfo): Promise<CallPlan> | CallPlan;
   /** An audio tap for this call, or undefined for none. */
   tap?(info: CallInfo): AudioTap | undefined;
+  /**
+   * The call is ending and its outcome is known, before the goodbye drains, the recording uploads
+   * and the summary is logged: the moment to record an outcome that Exotel's next applet (Passthru)
+   * may ask for within a second of the stream closing. Must not throw or block.
+   */
+  closing?(info: CallInfo, outcome: { readonly endReason: EndReason; readonly endedBy: EndedBy }): void;
   /** After the summary is logged (call logs, state for Exotel's follow-up HTTP requests). */
   ended?(summary: Readonly<Record<string, unknown>>): void;
 }

@@ -4,7 +4,8 @@
  *   parameter or by the call SID), else the routing table matched on the called number, custom
  *   parameters and local time, else nothing (env defaults). Marks the call active in the store.
  * - tap: a stereo recording when recordings are on (a route or an outbound call may opt out).
- * - ended: the call's outcome, for Passthru on whichever instance Exotel asks.
+ * - closing / ended: the call's outcome, for Passthru on whichever instance Exotel asks: written as
+ *   soon as the call starts ending, then again with the recording link once the summary is out.
  * A store that fails or is slow never refuses a call: the routing table still applies.
  */
 import type { AudioTap, CallHooks, CallInfo, CallPlan } from "../call/hooks.js";
@@ -107,6 +108,31 @@ export class ControlHooks implements CallHooks {
     const recorder = this.deps.recorder;
     if (recorder === undefined || this.perCall.get(info.callId)?.record === false) return undefined;
     return recorder.tap(info);
+  };
+
+  /** The outcome as soon as it is known: Passthru may ask a moment after the stream closes. */
+  readonly closing = (
+    info: CallInfo,
+    outcome: { readonly endReason: string; readonly endedBy: string },
+  ): void => {
+    if (info.callSid === "") return;
+    this.deps.state
+      .putOutcome(info.callSid, {
+        endReason: outcome.endReason,
+        endedBy: outcome.endedBy,
+        at: new Date().toISOString(),
+      })
+      .catch((err: unknown) =>
+        this.deps.log.warn(
+          {
+            event: "state_write_failed",
+            what: "outcome",
+            call_sid: info.callSid,
+            err: { message: (err as Error).message },
+          },
+          "could not store the call outcome",
+        ),
+      );
   };
 
   readonly ended = (summary: Readonly<Record<string, unknown>>): void => {
