@@ -11,6 +11,8 @@ import {
   type AgentConversation,
   type AgentFailure,
   type AgentMode,
+  EVENTS_PATH,
+  narrate,
   startLocalAgent,
 } from "./lib/local-agent.js";
 
@@ -84,28 +86,13 @@ function failure(kind: string | undefined, ms: number): AgentFailure | undefined
 }
 
 /** Prints what the agent says and hears, one line each. */
-function narrate(conv: AgentConversation, write: (line: string) => void): void {
-  const t = () => `${(conv.now() / 1000).toFixed(2).padStart(6)}s`;
+function narrateTo(conv: AgentConversation, write: (line: string) => void, quiet: boolean): void {
   conv.onEvent((e) => {
-    if (e.kind !== "sent") return;
-    const m = e.message.message as Record<string, Record<string, unknown> | undefined>;
-    switch (e.message.type) {
-      case "agent_response":
-        write(`${t()}  agent   says: ${m.agent_response_event?.agent_response}`);
-        return;
-      case "user_transcript":
-        write(`${t()}  caller  ${m.user_transcription_event?.user_transcript}`);
-        return;
-      case "interruption":
-        write(`${t()}  agent   interrupted by the caller (event ${m.interruption_event?.event_id})`);
-        return;
-      case "agent_response_correction":
-        write(`${t()}  agent   heard as: ${m.agent_response_correction_event?.corrected_agent_response}`);
-        return;
-      case "agent_tool_response":
-        write(`${t()}  agent   tool ${m.agent_tool_response?.tool_name}`);
-        return;
-    }
+    const n = narrate(e);
+    // "agent says" and the close are already in the log lines.
+    if (n === undefined || (!quiet && (n.text.startsWith("says:") || e.kind === "closed"))) return;
+    const at = n.atMs >= 0 ? n.atMs : conv.now();
+    write(`${(at / 1000).toFixed(2).padStart(6)}s  ${conv.id}  ${n.text}`);
   });
 }
 
@@ -167,7 +154,7 @@ async function main(): Promise<void> {
     ...(values.failure !== undefined && { failure: failure(values.failure, failureMs) as AgentFailure }),
     ...(!quiet && { log: write }),
   });
-  agent.onConversation((c) => narrate(c, write));
+  agent.onConversation((c) => narrateTo(c, write, quiet));
   const id = agent.agentIds[0] as string;
   write("");
   write(
@@ -182,7 +169,8 @@ async function main(): Promise<void> {
       (values["api-key"] !== undefined ? ` ELEVENLABS_API_KEY=${values["api-key"]}` : "") +
       " npm start",
   );
-  write("Then place a call: npm run call -- ws://127.0.0.1:10002/media");
+  write(`Then place a call: npm run call -- ws://127.0.0.1:10002/media --agent-events ${agent.url}`);
+  write(`(transcripts feed for the call view: ${agent.url}${EVENTS_PATH})`);
   write("Ctrl-C stops it.");
   write("");
 

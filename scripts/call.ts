@@ -11,10 +11,12 @@ import { CallView, formatSummary } from "./lib/call-view.js";
 import {
   type CallerAudio,
   type DtmfEntry,
+  type ExotelCall,
   type ExotelSampleRate,
   saveCall,
   startCall,
 } from "./lib/exotel-caller.js";
+import { EVENTS_PATH } from "./lib/local-agent.js";
 
 const USAGE = `Usage: npm run call -- <bridge ws url> [options]
 
@@ -40,6 +42,8 @@ Places a simulated Exotel Voicebot call, exactly as Exotel would.
   --out DIR                where the WAV and JSON go (default out/)
   --name NAME              file name base (default call-<time>)
   --show-marks             print mark and mark-echo lines
+  --agent-events URL       also show what a local test agent (npm run agent) says and hears:
+                           its http:// origin, e.g. http://127.0.0.1:8765
   -h, --help               this text`;
 
 function fail(msg: string): never {
@@ -74,6 +78,7 @@ function parse() {
       out: { type: "string", default: "out" },
       name: { type: "string" },
       "show-marks": { type: "boolean" },
+      "agent-events": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -110,9 +115,45 @@ function parse() {
   }
   const basic = values["basic-auth"];
   if (basic !== undefined && !/^[^:]+:.+$/.test(basic)) fail("--basic-auth must be KEY:TOKEN");
+  const events = values["agent-events"];
+  if (events !== undefined && !/^https?:\/\//.test(events)) fail("--agent-events must be an http:// origin");
   const frameMs = Number(values["frame-ms"]);
   if (!Number.isInteger(frameMs) || frameMs < 10 || frameMs > 1000) fail("--frame-ms must be 10..1000");
   return { url, rate: rate as ExotelSampleRate, audio, customParameters, dtmf, basic, frameMs, values };
+}
+
+/**
+ * Follows a local test agent's events feed (server-sent events; not an ElevenLabs API) and prints
+ * its lines on the call's clock. Both processes read the same wall clock.
+ */
+function followAgent(origin: string, call: ExotelCall, view: CallView): AbortController {
+  const abort = new AbortController();
+  const url = `${origin.replace(/\/+$/, "")}${EVENTS_PATH}`;
+  void (async () => {
+    try {
+      const res = await fetch(url, { signal: abort.signal });
+      if (!res.ok || res.body === null) throw new Error(`HTTP ${res.status}`);
+      let buf = "";
+      for await (const chunk of res.body.pipeThrough(new TextDecoderStream())) {
+        buf += chunk;
+        let end = buf.indexOf("\n\n");
+        while (end >= 0) {
+          const block = buf.slice(0, end);
+          buf = buf.slice(end + 2);
+          end = buf.indexOf("\n\n");
+          const data = block.startsWith("data: ") ? block.slice(6) : undefined;
+          if (data === undefined) continue;
+          const e = JSON.parse(data) as { at: number; who: string; text: string };
+          const t0 = call.socket ? performance.timeOrigin + call.socket.t0 : undefined;
+          view.line(t0 === undefined ? null : e.at - t0, e.who, e.text);
+        }
+      }
+    } catch (err) {
+      if (!abort.signal.aborted)
+        view.plain(`(agent events from ${url} unavailable: ${(err as Error).message})`);
+    }
+  })();
+  return abort;
 }
 
 async function main(): Promise<void> {
@@ -139,6 +180,8 @@ async function main(): Promise<void> {
     onEvent: view.onEvent,
   });
   view.attach(call);
+  const feed =
+    values["agent-events"] === undefined ? undefined : followAgent(values["agent-events"], call, view);
   let interrupted = false;
   process.once("SIGINT", () => {
     interrupted = true;
@@ -146,6 +189,9 @@ async function main(): Promise<void> {
     call.hangup("ctrl_c");
   });
   const result = await call.result;
+  // Let the agent's last lines (end_call, close) arrive before the view stops.
+  if (feed) await new Promise((r) => setTimeout(r, 200));
+  feed?.abort();
   view.detach();
   const base = values.name ?? `call-${new Date().toISOString().replace(/[:.]/g, "-")}`;
   const files = saveCall(result, values.out as string, base);

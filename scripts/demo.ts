@@ -23,7 +23,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { CallView, formatSummary } from "./lib/call-view.js";
 import { type CallResult, type ExotelCall, saveCall, startCall } from "./lib/exotel-caller.js";
-import { type AgentConversation, type LocalAgent, startLocalAgent } from "./lib/local-agent.js";
+import { type AgentConversation, type LocalAgent, narrate, startLocalAgent } from "./lib/local-agent.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const AGENT_ID = "local-test-agent";
@@ -174,47 +174,10 @@ function bridgeLine(rec: Record<string, unknown>): string | undefined {
 
 /** Prints the local test agent's side of the conversation on the call's clock. */
 function narrateAgent(conv: AgentConversation, view: CallView, callT0: () => number): void {
-  const at = (ms: number) => conv.openedAt + ms - callT0();
   conv.onEvent((e) => {
-    if (e.kind === "received") {
-      const m = e.message.message as Record<string, unknown>;
-      if (e.message.type === "user_message")
-        view.line(at(e.message.atMs), "agent", `received user_message "${m.text}"`);
-      if (e.message.type === "contextual_update")
-        view.line(at(e.message.atMs), "agent", `received contextual_update "${m.text}"`);
-      return;
-    }
-    if (e.kind !== "sent") return;
-    const m = e.message.message as Record<string, Record<string, unknown> | undefined>;
-    const t = at(e.message.atMs);
-    switch (e.message.type) {
-      case "conversation_initiation_metadata":
-        view.line(
-          t,
-          "agent",
-          `conversation ${conv.id} started (local test agent, ${conv.outputFormat.name})`,
-        );
-        return;
-      case "agent_response":
-        view.line(t, "agent", `says: "${m.agent_response_event?.agent_response}"`);
-        return;
-      case "user_transcript":
-        view.line(t, "agent", `heard the caller: ${m.user_transcription_event?.user_transcript}`);
-        return;
-      case "interruption":
-        view.line(t, "agent", `interrupted by the caller (response ${m.interruption_event?.event_id})`);
-        return;
-      case "agent_response_correction":
-        view.line(
-          t,
-          "agent",
-          `was heard up to: "${m.agent_response_correction_event?.corrected_agent_response}"`,
-        );
-        return;
-      case "agent_tool_response":
-        view.line(t, "agent", `calls tool ${m.agent_tool_response?.tool_name}`);
-        return;
-    }
+    const n = narrate(e);
+    if (n === undefined || n.atMs < 0) return;
+    view.line(conv.openedAt + n.atMs - callT0(), n.who, n.text);
   });
 }
 

@@ -203,6 +203,8 @@ const DEFAULT_AGENT_ID = "local-test-agent";
 const LABEL = "[local test agent]";
 const SIGNED_URL_PATH = "/v1/convai/conversation/get-signed-url";
 const CONVERSATION_PATH = "/v1/convai/conversation";
+/** Not part of the ElevenLabs API: a server-sent-events feed of what the local test agent says and hears. */
+export const EVENTS_PATH = "/local-test-agent/events";
 const STRICT_BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 const FIXTURES = fileURLToPath(new URL("../../fixtures/", import.meta.url));
@@ -253,6 +255,61 @@ function truncateWords(text: string, fraction: number): string {
   const words = text.split(/\s+/).filter(Boolean);
   const keep = Math.max(0, Math.min(words.length, Math.floor(words.length * fraction)));
   return keep === 0 ? "..." : `${words.slice(0, keep).join(" ")}...`;
+}
+
+/** A human-readable line for a conversation event worth showing (transcripts, barge-in, tools). */
+export interface Narration {
+  /** ms since the conversation opened. */
+  readonly atMs: number;
+  readonly who: "agent" | "caller";
+  readonly text: string;
+}
+
+/** What the demo, `npm run agent` and the events feed print; undefined for events not worth a line. */
+export function narrate(e: ConversationEvent): Narration | undefined {
+  if (e.kind === "closed")
+    return { atMs: -1, who: "agent", text: `conversation closed ${e.code} by the ${e.by}` };
+  const { atMs, type } = e.message;
+  const m = e.message.message as Record<string, Record<string, unknown> | string | undefined>;
+  const field = (key: string, sub: string) => (m[key] as Record<string, unknown> | undefined)?.[sub];
+  if (e.kind === "received") {
+    if (type === "user_message") return { atMs, who: "agent", text: `received user_message "${m.text}"` };
+    if (type === "contextual_update")
+      return { atMs, who: "agent", text: `received contextual_update "${m.text}"` };
+    return undefined;
+  }
+  switch (type) {
+    case "conversation_initiation_metadata":
+      return {
+        atMs,
+        who: "agent",
+        text: `conversation ${field("conversation_initiation_metadata_event", "conversation_id")} started (local test agent)`,
+      };
+    case "agent_response":
+      return { atMs, who: "agent", text: `says: "${field("agent_response_event", "agent_response")}"` };
+    case "user_transcript":
+      return {
+        atMs,
+        who: "agent",
+        text: `heard the caller: ${field("user_transcription_event", "user_transcript")}`,
+      };
+    case "interruption":
+      return {
+        atMs,
+        who: "agent",
+        text: `interrupted by the caller (response ${field("interruption_event", "event_id")})`,
+      };
+    case "agent_response_correction":
+      return {
+        atMs,
+        who: "agent",
+        text: `was heard up to: "${field("agent_response_correction_event", "corrected_agent_response")}"`,
+      };
+    case "agent_tool_response":
+      return { atMs, who: "agent", text: `calls tool ${field("agent_tool_response", "tool_name")}` };
+    default:
+      return undefined;
+  }
 }
 
 /**
@@ -951,6 +1008,7 @@ export class LocalAgent {
   readonly server: http.Server;
   private readonly wss: WebSocketServer;
   private readonly signatures = new Map<string, { agentId: string; expiresAt: number }>();
+  private readonly feeds = new Set<http.ServerResponse>();
   private readonly conversationListeners = new Set<(c: AgentConversation) => void>();
   private promptCache: ScriptPrompts | undefined;
   private readonly encodedCache = new WeakMap<Utterance, Map<string, Buffer>>();
@@ -1015,6 +1073,8 @@ export class LocalAgent {
   /** Closes every conversation (1001) and the server. */
   async close(): Promise<void> {
     for (const c of this.conversations) c.close(1001, "local test agent shutting down");
+    for (const res of this.feeds) res.end();
+    this.feeds.clear();
     await Promise.race([Promise.all(this.conversations.map((c) => c.closed)), sleep(1500)]);
     for (const client of this.wss.clients) client.terminate();
     this.wss.close();
@@ -1027,6 +1087,16 @@ export class LocalAgent {
 
   log(line: string): void {
     this.options.log?.(`${LABEL} ${line}`);
+  }
+
+  private publish(conv: AgentConversation, e: ConversationEvent): void {
+    if (this.feeds.size === 0) return;
+    const n = narrate(e);
+    if (n === undefined) return;
+    // Wall-clock time, so another process can place it on its own clock.
+    const at = performance.timeOrigin + (n.atMs >= 0 ? conv.openedAt + n.atMs : performance.now());
+    const data = JSON.stringify({ conversation_id: conv.id, at: Math.round(at), who: n.who, text: n.text });
+    for (const res of this.feeds) res.write(`data: ${data}\n\n`);
   }
 
   /** The script prompts (loaded once). */
@@ -1059,6 +1129,18 @@ export class LocalAgent {
     const path = url.pathname.replace(/\/+$/, "");
     if (req.method === "GET" && path === SIGNED_URL_PATH) {
       this.onSignedUrl(req, res, url);
+      return;
+    }
+    if (req.method === "GET" && path === EVENTS_PATH) {
+      // Server-sent events: one JSON object per narrated conversation event (npm run call --agent-events).
+      res.writeHead(200, {
+        "content-type": "text/event-stream",
+        "cache-control": "no-store",
+        connection: "keep-alive",
+      });
+      res.write(": local test agent events\n\n");
+      this.feeds.add(res);
+      req.on("close", () => this.feeds.delete(res));
       return;
     }
     if (req.method === "GET" && (path === "" || path === "/")) {
@@ -1142,6 +1224,7 @@ export class LocalAgent {
       const conv = new AgentConversation(ws, this, agentId, query);
       this.conversations.push(conv);
       this.log(`${conv.id}: conversation opened for agent ${agentId}`);
+      conv.onEvent((e) => this.publish(conv, e));
       conv.start();
       for (const cb of this.conversationListeners) cb(conv);
     });
