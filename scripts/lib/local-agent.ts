@@ -136,6 +136,11 @@ export interface LocalAgentOptions {
   readonly vad?: VadOptions;
   /** Signed URL lifetime. Default 15 min (as documented for the real service). */
   readonly signatureTtlMs?: number;
+  /**
+   * Close 1002 after this long without any user_audio_chunk (the real service: 60 s), which
+   * catches a bridge that stops streaming silence. Default: off.
+   */
+  readonly userInputTimeoutMs?: number;
   /** Log sink for human-readable lines (each starts with "[local test agent]"). Default: silent. */
   readonly log?: (line: string) => void;
 }
@@ -359,6 +364,8 @@ export class AgentConversation {
   private readonly pingSentAt = new Map<number, number>();
   private lastRttMs: number | null = null;
   private pingTimer: NodeJS.Timeout | null = null;
+  private inputTimer: NodeJS.Timeout | null = null;
+  private lastUserAudioAt = performance.now();
   private readonly timers = new Set<NodeJS.Timeout>();
   /** Wall-clock (performance.now) when all audio sent so far will have played, as estimated. */
   private playEnd = 0;
@@ -659,6 +666,18 @@ export class AgentConversation {
         user_input_audio_format: this.inputFormat.name,
       },
     });
+    const inputTimeout = this.agent.options.userInputTimeoutMs;
+    if (inputTimeout !== undefined) {
+      this.lastUserAudioAt = performance.now();
+      this.inputTimer = setInterval(
+        () => {
+          if (performance.now() - this.lastUserAudioAt < inputTimeout) return;
+          this.log(`no user audio for ${inputTimeout} ms`);
+          this.close(1002, "no user input (local test agent)");
+        },
+        Math.min(1000, inputTimeout / 4),
+      );
+    }
     const pingMs = this.agent.options.pingIntervalMs ?? 2000;
     if (pingMs > 0) {
       this.pingTimer = setInterval(() => {
@@ -771,6 +790,7 @@ export class AgentConversation {
 
   private onUserAudio(b64: string): void {
     this.audioChunks++;
+    this.lastUserAudioAt = performance.now();
     if ((b64.length & 3) !== 0 || !STRICT_BASE64.test(b64)) {
       this.onMalformed("user_audio_chunk is not strict base64", b64);
       return;
@@ -978,6 +998,7 @@ export class AgentConversation {
 
   private readonly onClose = (code: number, reasonBuf: Buffer): void => {
     if (this.pingTimer) clearInterval(this.pingTimer);
+    if (this.inputTimer) clearInterval(this.inputTimer);
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     if (this.current) this.current.cancelled = true;

@@ -327,6 +327,17 @@ describe("failure modes", () => {
     assert.equal((await drop.closed).code, 1006);
   });
 
+  it("userInputTimeoutMs: closes 1002 when the caller audio stops, not while it flows", async () => {
+    const c = await run({ userInputTimeoutMs: 400 });
+    const t0 = performance.now();
+    await c.stream(silence(800, 16000), 16000);
+    assert.equal(c.ws.readyState, WebSocket.OPEN, "silence frames keep it alive");
+    const closed = await c.closed;
+    assert.equal(closed.code, 1002);
+    // The last chunk leaves at 700 ms: the close must come 400 ms after it, not before.
+    assert.ok(performance.now() - t0 >= 700 + 380, "closed only after the audio stopped");
+  });
+
   it("silence: never sends metadata", async () => {
     const c = await run({ failure: { kind: "silence" } });
     await sleep(700);
