@@ -45,6 +45,7 @@ LOCAL TEST AGENT (not ElevenLabs): speaks the ElevenLabs Agents protocol on your
   --end-call-after N       after N replies: goodbye, end_call, close 1000
   --speedup X              send audio X times faster than real time (default 4)
   --ping-ms MS             ping period (default 2000; 0 = none)
+  --input-timeout-ms MS    close 1002 after MS without caller audio (the real service: 60000); default off
   --require-var NAME       fail with missing_dynamic_variable (1008) unless the bridge sends it; repeatable
   --failure KIND           ${FAILURES.join(" | ")}
   --failure-ms MS          when the failure happens (close_1011, drop, flat_error_1002: after metadata;
@@ -112,6 +113,7 @@ async function main(): Promise<void> {
       speedup: { type: "string", default: "4" },
       "ping-ms": { type: "string", default: "2000" },
       "require-var": { type: "string", multiple: true },
+      "input-timeout-ms": { type: "string" },
       failure: { type: "string" },
       "failure-ms": { type: "string", default: "3000" },
       quiet: { type: "boolean" },
@@ -151,6 +153,9 @@ async function main(): Promise<void> {
     ...(values["no-greeting"] && { greeting: false }),
     ...(endAfter !== undefined && { endCallAfterReplies: endAfter }),
     ...(values["require-var"] !== undefined && { requiredDynamicVariables: values["require-var"] }),
+    ...(values["input-timeout-ms"] !== undefined && {
+      userInputTimeoutMs: Number(values["input-timeout-ms"]),
+    }),
     ...(values.failure !== undefined && { failure: failure(values.failure, failureMs) as AgentFailure }),
     ...(!quiet && { log: write }),
   });
