@@ -112,11 +112,21 @@ async function stop(child: ChildProcess, timeoutMs: number): Promise<void> {
   clearTimeout(timer);
 }
 
+/** Instructions in the window: the `totals:` line of the dump callgrind_control -d asked for (`.1`). */
+function callgrindTotal(dir: string, prefix: string): number {
+  const dump = readdirSync(dir).find((f) => f.startsWith(prefix) && f.endsWith(".1"));
+  if (dump === undefined) throw new Error(`no callgrind dump ${prefix}.<pid>.1 in ${dir}`);
+  const m = /^totals:\s*(\d+)/m.exec(readFileSync(path.join(dir, dump), "utf8"));
+  if (!m) throw new Error(`no totals in ${dump}`);
+  return Number(m[1]);
+}
+
 function scanLog(file: string): RunRecord["log"] {
   let warnings = 0;
   const samples: string[] = [];
   for (const line of readFileSync(file, "utf8").split("\n")) {
-    if (!line) continue;
+    // Valgrind's own lines (--callgrind) are not the relay's.
+    if (!line || /^==\d+==/.test(line)) continue;
     const bad = /"severity":"(WARNING|ERROR|CRITICAL)"/.test(line) || !line.startsWith("{");
     if (!bad) continue;
     warnings++;
@@ -149,6 +159,7 @@ async function runOne(
     exotelRate: 8000,
     agentFormat: PATHS[pathName].agentFormat,
     tickMs: options.tickMs,
+    callgrind: options.callgrind,
   };
   const load = spawn(process.execPath, [path.join(ctx.jsDir, "load.js"), JSON.stringify(spec)], {
     cwd: ROOT,
@@ -200,7 +211,7 @@ async function runOne(
       LOG_LEVEL: options.logLevel,
       MAX_CONCURRENT_CALLS: String(Math.max(500, options.calls + 10)),
     };
-    const nodeArgs: string[] = [];
+    const nodeArgs: string[] = [...options.nodeArgs];
     if (options.profile) {
       nodeArgs.push(
         "--cpu-prof",
@@ -211,23 +222,39 @@ async function runOne(
     const entry =
       relay === "baseline"
         ? [path.join(ctx.jsDir, "baseline-relay.js")]
-        : options.bridgeFrom === "dist"
-          ? [path.join(ROOT, "app/dist/main.js")]
-          : ["--import", "tsx", path.join(ROOT, "app/src/main.ts")];
+        : options.bridgeEntry !== undefined
+          ? [path.resolve(ROOT, options.bridgeEntry)]
+          : options.bridgeFrom === "dist"
+            ? [path.join(ROOT, "app/dist/main.js")]
+            : ["--import", "tsx", path.join(ROOT, "app/src/main.ts")];
+    const cgPrefix = path.join(ctx.runDir, `run${run}-${pathName}-${relay}.callgrind`);
+    const command = options.callgrind
+      ? ["valgrind", "--tool=callgrind", `--callgrind-out-file=${cgPrefix}.%p`, process.execPath]
+      : [process.execPath];
     // cwd is the run directory: the bridge reads `.env` from its cwd, and the developer's must not leak in.
-    server = spawn(process.execPath, [...nodeArgs, ...entry], {
+    server = spawn(command[0] as string, [...command.slice(1), ...nodeArgs, ...entry], {
       cwd: ctx.runDir,
       env,
       stdio: ["ignore", logFd, logFd],
     });
     closeSync(logFd);
-    await waitHealthy(port, server, 20_000);
+    await waitHealthy(port, server, options.callgrind ? 120_000 : 20_000);
     await new Promise((r) => setTimeout(r, IDLE_SETTLE_MS));
     const go: ParentMessage = { type: "go", url: `ws://127.0.0.1:${port}/media`, pid: server.pid as number };
     load.send(go);
     const done = (await next("result")) as Extract<ChildMessage, { type: "result" }>;
     await stop(server, 15_000);
-    return { run, path: pathName, relay, result: done.result, log: scanLog(logFile) };
+    const instructions = options.callgrind ? callgrindTotal(ctx.runDir, path.basename(cgPrefix)) : undefined;
+    return {
+      run,
+      path: pathName,
+      relay,
+      result: done.result,
+      log: scanLog(logFile),
+      ...(instructions !== undefined && {
+        instructionsPerCallS: Math.round(instructions / (options.calls * done.result.callgrindSeconds)),
+      }),
+    };
   } finally {
     if (server) await stop(server, 5000);
     await stop(load, 5000);

@@ -13,8 +13,10 @@
  * base64 decoding beyond 8 characters per frame), latencies go into a fixed histogram.
  * Talks to the parent over IPC: ready -> go -> progress... -> result.
  */
+import { execFile } from "node:child_process";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { WebSocket, WebSocketServer } from "ws";
 import { LatencyHistogram, machineCpuMs, mainThreadCpuMs, procCpuMs, procRssKiB } from "./stats.js";
 import {
@@ -30,7 +32,8 @@ import {
   CALLER_FRAME_MS,
   constantPcm,
   exotelConnected,
-  exotelMedia,
+  exotelMediaHead,
+  exotelMediaTail,
   exotelStart,
   exotelStop,
   findMediaPayload,
@@ -56,12 +59,20 @@ export interface LoadSpec {
   /** `pcm_8000` (passthrough) or `pcm_16000` (resampling), both directions. */
   readonly agentFormat: "pcm_8000" | "pcm_16000";
   readonly tickMs: number;
+  /** The relay runs under callgrind: zero its counters when the window opens, dump them when it closes. */
+  readonly callgrind: boolean;
 }
 
 export interface LoadResult {
   readonly relay: RelayKind;
   readonly calls: number;
-  readonly window: { seconds: number; callsStreamingAtStart: number; callsStreamingAtEnd: number };
+  readonly window: {
+    seconds: number;
+    callsStreamingAtStart: number;
+    callsStreamingAtEnd: number;
+    /** The window on the system's monotonic clock in µs, as V8 CPU profiles time their samples. */
+    monotonicUs: [number, number];
+  };
   readonly server: {
     cpuMs: number;
     cpuMsPerCallS: number;
@@ -71,7 +82,17 @@ export interface LoadResult {
     peakRssKiB: number;
     rssPerCallKiB: number;
   };
-  readonly load: { cpuMs: number; cpuMsPerCallS: number; maxTickLagMs: number };
+  readonly load: {
+    cpuMs: number;
+    cpuMsPerCallS: number;
+    maxTickLagMs: number;
+    /**
+     * The load generator's own event-loop delay in the window: it delays every timestamp it takes,
+     * so it is the floor under the latencies measured through any relay.
+     */
+    loopDelayP99Ms: number;
+    loopDelayMaxMs: number;
+  };
   /** The whole machine over the window, in cores: what else ran beside relay and load matters here. */
   readonly machine: { busyCores: number; otherCores: number };
   readonly latency: { count: number; p50: number; p99: number; max: number; mean: number };
@@ -98,6 +119,8 @@ export interface LoadResult {
     clears: number;
   };
   readonly pings: { sent: number; pongs: number };
+  /** Under --callgrind: seconds between the counters being zeroed and dumped (the orchestrator reads the dump). */
+  readonly callgrindSeconds: number;
   readonly callsOk: number;
   readonly errors: readonly string[];
 }
@@ -129,9 +152,11 @@ const checkRules = spec.relay === "bridge";
 const levelTolerance = upRate === spec.exotelRate ? 0 : RESAMPLED_LEVEL_TOLERANCE;
 
 const framesPerCall = Math.round((spec.durationS * 1000) / CALLER_FRAME_MS);
-const framePayloads: string[] = [];
+/** The tail of every caller frame, `"payload":"<base64>"}}`, one per marker level, as bytes. */
+const frameTails: Buffer[] = [];
 for (let k = 0; k < MARKER_LEVELS; k++) {
-  framePayloads.push(constantPcm(markerLevel(k), CALLER_FRAME_MS, spec.exotelRate).toString("base64"));
+  const b64 = constantPcm(markerLevel(k), CALLER_FRAME_MS, spec.exotelRate).toString("base64");
+  frameTails.push(Buffer.from(exotelMediaTail(b64)));
 }
 const burstPcm = tonePcm(AGENT_BURST_MS, agentRate);
 const burstFrame = Buffer.from(agentAudio(burstPcm.toString("base64"), 1));
@@ -281,15 +306,14 @@ class SimCall {
         if (now - due > lag) lag = now - due;
         const k = this.nextFrame++;
         this.sendTimes[k] = now;
-        ws.send(
-          exotelMedia(
-            this.streamSid,
-            ++this.seq,
-            k + 1,
-            k * CALLER_FRAME_MS,
-            framePayloads[k % MARKER_LEVELS] as string,
-          ),
-        );
+        // Short varying head + shared precomputed tail, straight into one buffer: no 2 KB string
+        // to build, flatten and UTF-8 encode per frame.
+        const head = exotelMediaHead(this.streamSid, ++this.seq, k + 1, k * CALLER_FRAME_MS);
+        const tail = frameTails[k % MARKER_LEVELS] as Buffer;
+        const frame = Buffer.allocUnsafe(head.length + tail.length);
+        frame.write(head, 0, "latin1");
+        tail.copy(frame, head.length);
+        ws.send(frame, TEXT);
       }
       if (this.nextFrame >= framesPerCall && now >= this.openAt + framesPerCall * CALLER_FRAME_MS) {
         this.stopSent = true;
@@ -407,13 +431,19 @@ function run(url: string, pid: number): void {
   let machineAtStart = { busy: 0, total: 0 };
   let machineAtEnd = { busy: 0, total: 0 };
   let measuredStart = 0;
+  let monoStart = 0;
+  let monoEnd = 0;
   let measuredEnd = 0;
   let streamingAtStart = 0;
   let streamingAtEnd = 0;
   let maxLag = 0;
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   let ticks = 0;
   let lastProgress = 0;
   let finishBy = Number.POSITIVE_INFINITY;
+  let callgrindFrom = 0;
+  let callgrindTo = 0;
+  let callgrindDumped = !spec?.callgrind;
 
   const loadCpu = (): number => {
     const u = process.cpuUsage();
@@ -435,19 +465,30 @@ function run(url: string, pid: number): void {
     if (phase === "ramp" && now >= windowStart) {
       phase = "steady";
       measuredStart = now;
+      monoStart = Number(process.hrtime.bigint() / 1000n);
       cpuAtStart = procCpuMs(pid);
       mainAtStart = mainThreadCpuMs(pid);
       machineAtStart = machineCpuMs();
       loadCpuAtStart = loadCpu();
+      loopDelay.enable();
       streamingAtStart = calls.filter((c) => c.streaming).length;
+      if (spec?.callgrind) callgrindControl("-z", pid, (t) => (callgrindFrom = (now + t) / 2));
     } else if (phase === "steady" && now >= windowEnd) {
       phase = "drain";
       measuredEnd = now;
+      monoEnd = Number(process.hrtime.bigint() / 1000n);
       cpuAtEnd = procCpuMs(pid);
       mainAtEnd = mainThreadCpuMs(pid);
       machineAtEnd = machineCpuMs();
       loadCpuAtEnd = loadCpu();
+      loopDelay.disable();
       streamingAtEnd = calls.filter((c) => c.streaming).length;
+      if (spec?.callgrind) {
+        callgrindControl("-d", pid, (t) => {
+          callgrindTo = (now + t) / 2;
+          callgrindDumped = true;
+        });
+      }
     }
     if ((phase === "ramp" || phase === "steady") && ticks % 10 === 0) {
       try {
@@ -474,7 +515,10 @@ function run(url: string, pid: number): void {
         closed: calls.filter((c) => c.exotelClosed).length,
       });
     }
-    if ((phase === "closing" && (allClosed || now >= finishBy)) || now - t0 > (d + 60) * 1000) {
+    if (
+      (phase === "closing" && callgrindDumped && (allClosed || now >= finishBy)) ||
+      now - t0 > (d + 120) * 1000
+    ) {
       clearInterval(timer);
       if (slow.length) process.stderr.write(`${slow.slice(0, 400).join("\n")}\n`);
       if (measuredEnd === 0) error("the run ended before the measured window closed");
@@ -483,6 +527,7 @@ function run(url: string, pid: number): void {
         type: "result",
         result: summarise({
           seconds,
+          monotonicUs: [monoStart, monoEnd],
           streamingAtStart,
           streamingAtEnd,
           serverCpu: cpuAtEnd - cpuAtStart,
@@ -492,6 +537,9 @@ function run(url: string, pid: number): void {
           idleRss,
           peakRss,
           maxLag,
+          loopDelayP99: loopDelay.percentile(99) / 1e6,
+          loopDelayMax: loopDelay.max / 1e6,
+          callgrindSeconds: spec?.callgrind ? (callgrindTo - callgrindFrom) / 1000 : 0,
         }),
       });
       agentWss.close();
@@ -501,8 +549,20 @@ function run(url: string, pid: number): void {
   }, spec?.tickMs ?? 5);
 }
 
+/**
+ * Runs callgrind_control on the relay; `done` gets the time the command was acknowledged. The
+ * relay acts on it somewhere between request and acknowledgement (~0.1 s): callers take the middle.
+ */
+function callgrindControl(flag: "-z" | "-d", pid: number, done: (t: number) => void): void {
+  execFile("callgrind_control", [flag, String(pid)], (err) => {
+    if (err) error(`callgrind_control ${flag}: ${err.message}`);
+    done(performance.now());
+  });
+}
+
 function summarise(m: {
   seconds: number;
+  monotonicUs: [number, number];
   streamingAtStart: number;
   streamingAtEnd: number;
   serverCpu: number;
@@ -512,6 +572,9 @@ function summarise(m: {
   idleRss: number;
   peakRss: number;
   maxLag: number;
+  loopDelayP99: number;
+  loopDelayMax: number;
+  callgrindSeconds: number;
 }): LoadResult {
   const n = calls.length;
   const callSeconds = n * m.seconds;
@@ -566,6 +629,7 @@ function summarise(m: {
       seconds: r3(m.seconds),
       callsStreamingAtStart: m.streamingAtStart,
       callsStreamingAtEnd: m.streamingAtEnd,
+      monotonicUs: m.monotonicUs,
     },
     server: {
       cpuMs: m.serverCpu,
@@ -575,7 +639,13 @@ function summarise(m: {
       peakRssKiB: m.peakRss,
       rssPerCallKiB: r3((m.peakRss - m.idleRss) / n),
     },
-    load: { cpuMs: r3(m.loadCpu), cpuMsPerCallS: r3(m.loadCpu / callSeconds), maxTickLagMs: r3(m.maxLag) },
+    load: {
+      cpuMs: r3(m.loadCpu),
+      cpuMsPerCallS: r3(m.loadCpu / callSeconds),
+      maxTickLagMs: r3(m.maxLag),
+      loopDelayP99Ms: r3(m.loopDelayP99),
+      loopDelayMaxMs: r3(m.loopDelayMax),
+    },
     machine: {
       busyCores: r3(m.machineBusy / 1000 / m.seconds),
       otherCores: r3(Math.max(0, m.machineBusy - m.serverCpu - m.loadCpu) / 1000 / m.seconds),
@@ -610,6 +680,7 @@ function summarise(m: {
       clears,
     },
     pings: { sent: pings, pongs },
+    callgrindSeconds: r3(m.callgrindSeconds),
     callsOk: ok,
     errors,
   };

@@ -19,9 +19,18 @@ export interface BenchOptions {
   readonly drainS: number;
   /** `dist`: compile app/ once (npm run build) and run node app/dist/main.js; `src`: tsx on app/src. */
   readonly bridgeFrom: "dist" | "src";
+  /** A compiled bridge entry point to run instead (A/B against an older build); implies no build. */
+  readonly bridgeEntry: string | undefined;
+  /** Extra node flags for both relays (e.g. --trace-gc), space-separated. */
+  readonly nodeArgs: readonly string[];
   readonly build: boolean;
   /** Write a V8 CPU profile of every relay run (node --cpu-prof) next to the report. */
   readonly profile: boolean;
+  /**
+   * Run each relay under valgrind's callgrind and count the instructions it executes in the
+   * measured window: repeatable where CPU time is not (a shared machine), user space only.
+   */
+  readonly callgrind: boolean;
   readonly logLevel: string;
   readonly outDir: string;
   readonly quick: boolean;
@@ -44,7 +53,12 @@ const HELP = `usage: npm run bench -- [options]
   --drain S            agent stops this long before hang-up so queued audio plays (default 2; --quick 1.5)
   --bridge dist|src    run the compiled bridge (default; builds first) or app/src through tsx
   --no-build           with --bridge dist, reuse app/dist as it is
+  --bridge-entry FILE  run this compiled main.js as the bridge (e.g. an older build, for before/after)
+  --node-args "FLAGS"  extra node flags for both relays (e.g. "--trace-gc"), same for both
   --profile            node --cpu-prof on each relay; profiles land next to the report
+  --callgrind          count each relay's instructions per call-second under valgrind (stable across
+                       machine load; slow, so default 8 calls x 30 s, 1 run); CPU and latency then
+                       describe valgrind, not the relay
   --log-level L        bridge LOG_LEVEL (default info: per-call lines only, nothing per frame)
   --out DIR            report directory (default out/bench)
   --quick              small, fast run for CI (catches behaviour regressions, not timing)`;
@@ -61,7 +75,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     if (!a.startsWith("--")) throw new Error(`unexpected argument ${a}\n${HELP}`);
     const eq = a.indexOf("=");
     const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
-    if (["quick", "no-build", "profile"].includes(name)) {
+    if (["quick", "no-build", "profile", "callgrind"].includes(name)) {
       bools.add(name);
       continue;
     }
@@ -82,10 +96,13 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     "log-level",
     "out",
     "tick",
+    "bridge-entry",
+    "node-args",
   ];
   for (const k of flags.keys()) if (!known.includes(k)) throw new Error(`unknown option --${k}\n${HELP}`);
 
   const quick = bools.has("quick");
+  const callgrind = bools.has("callgrind");
   const num = (name: string, def: number, min: number, max: number): number => {
     const raw = flags.get(name);
     if (raw === undefined) return def;
@@ -104,21 +121,24 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     return items as T[];
   };
 
-  const calls = Math.round(num("calls", quick ? 20 : 200, 1, 5000));
+  const calls = Math.round(num("calls", quick ? 20 : callgrind ? 8 : 200, 1, 5000));
   const bridgeFrom = flags.get("bridge") ?? "dist";
   if (bridgeFrom !== "dist" && bridgeFrom !== "src") throw new Error("--bridge must be dist or src");
   const options: BenchOptions = {
     calls,
-    durationS: num("duration", quick ? 4 : 20, 2, 3600),
-    runs: Math.round(num("runs", quick ? 1 : 3, 1, 50)),
+    durationS: num("duration", quick ? 4 : callgrind ? 30 : 20, 2, 3600),
+    runs: Math.round(num("runs", quick || callgrind ? 1 : 3, 1, 50)),
     paths: list("paths", ["passthrough", "resample"] as const),
     relays: list("relays", ["baseline", "bridge"] as const),
     rampS: num("ramp", quick ? 0.5 : Math.min(5, Math.max(1, calls / 100)), 0, 120),
-    settleS: num("settle", quick ? 0.5 : 1, 0, 60),
+    settleS: num("settle", quick ? 0.5 : callgrind ? 3 : 1, 0, 60),
     drainS: num("drain", quick ? 1.5 : 2, 0.5, 60),
     bridgeFrom,
-    build: !bools.has("no-build"),
+    bridgeEntry: flags.get("bridge-entry"),
+    nodeArgs: (flags.get("node-args") ?? "").split(" ").filter(Boolean),
+    build: !bools.has("no-build") && flags.get("bridge-entry") === undefined,
     profile: bools.has("profile"),
+    callgrind,
     logLevel: flags.get("log-level") ?? "info",
     outDir: flags.get("out") ?? "out/bench",
     quick,

@@ -1,7 +1,8 @@
 /**
  * Summarises a V8 CPU profile (`npm run bench -- --profile` writes one per bridge run):
  * self time by function and by file, and total (inclusive) time of the bridge's own functions.
- *   node --import tsx scripts/bench/profile-summary.ts out/bench/<stamp>/run1-passthrough-bridge.cpuprofile [top]
+ * With the run's JSON report, only the samples inside the measured (steady-state) window count.
+ *   node --import tsx scripts/bench/profile-summary.ts <stamp>/run1-passthrough-bridge.cpuprofile [top] [report.json]
  */
 import { readFileSync } from "node:fs";
 
@@ -20,6 +21,7 @@ interface Profile {
 
 const file = process.argv[2];
 const top = Number(process.argv[3] ?? 30);
+const reportFile = process.argv[4];
 if (!file) {
   process.stderr.write("usage: profile-summary.ts <file.cpuprofile> [top]\n");
   process.exit(2);
@@ -29,12 +31,34 @@ const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const parent = new Map<number, number>();
 for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
 
-const selfUs = new Map<number, number>();
-for (let i = 0; i < profile.samples.length; i++) {
-  const id = profile.samples[i] as number;
-  selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+/** The steady-state window of the run this profile belongs to (its file name says which). */
+function windowOf(report: string): [number, number] {
+  const r = JSON.parse(readFileSync(report, "utf8")) as {
+    runs: {
+      run: number;
+      path: string;
+      relay: string;
+      result: { window: { monotonicUs: [number, number] } };
+    }[];
+  };
+  const m = /run(\d+)-(\w+)-(\w+)\.cpuprofile$/.exec(file as string);
+  const run = r.runs.find((x) => m && x.run === Number(m[1]) && x.path === m[2] && x.relay === m[3]);
+  if (!run) throw new Error(`no run in ${report} matches ${file}`);
+  return run.result.window.monotonicUs;
 }
-const totalUs = profile.endTime - profile.startTime;
+const [from, to] = reportFile ? windowOf(reportFile) : [0, Number.POSITIVE_INFINITY];
+
+const selfUs = new Map<number, number>();
+let t = profile.startTime;
+let totalUs = 0;
+for (let i = 0; i < profile.samples.length; i++) {
+  const dt = profile.timeDeltas[i] ?? 0;
+  t += dt;
+  if (t < from || t > to) continue;
+  const id = profile.samples[i] as number;
+  selfUs.set(id, (selfUs.get(id) ?? 0) + dt);
+  totalUs += dt;
+}
 
 function short(url: string): string {
   const m = /\/(app\/(?:dist|src)\/.*|node_modules\/.*)$/.exec(url);
@@ -77,7 +101,10 @@ const print = (title: string, m: Map<string, number>, filter: (k: string) => boo
     process.stdout.write(`${ms(us)} ${pct(us)}  ${k}\n`);
   }
 };
-process.stdout.write(`${file}: ${(totalUs / 1e6).toFixed(1)} s profiled\n`);
+process.stdout.on("error", () => process.exit(0));
+process.stdout.write(
+  `${file}: ${(totalUs / 1e6).toFixed(1)} s profiled${reportFile ? " (measured window only)" : ""}\n`,
+);
 print("self time by function", selfByFn);
 print("self time by file", selfByFile);
-print("inclusive time, bridge code", inclusive, (k) => k.includes("app/"));
+print("inclusive time, relay code", inclusive, (k) => k.includes("app/") || k.includes("baseline-relay"));

@@ -13,6 +13,8 @@ export interface RunRecord {
   readonly result: LoadResult;
   /** Relay log lines at warning level or above (the bridge logs JSON with `severity`). */
   readonly log: { readonly file: string; readonly warnings: number; readonly samples: readonly string[] };
+  /** Under --callgrind: the relay's instructions per call-second over the window. */
+  readonly instructionsPerCallS?: number;
 }
 
 export interface RelaySummary {
@@ -28,6 +30,8 @@ export interface RelaySummary {
   readonly loadCpuMsPerCallS: number;
   /** CPU of everything else on the machine during the window, in cores (noise indicator). */
   readonly otherCores: number;
+  /** Under --callgrind: median instructions per call-second (user space, all threads). */
+  readonly instructionsPerCallS?: number;
   /** Worst across runs. */
   readonly framesLost: number;
   readonly orderMismatches: number;
@@ -58,6 +62,8 @@ export interface PathSummary {
     /** Median of the per-pair ratios (each bridge run against its neighbouring baseline run). */
     readonly cpuPaired: number;
     readonly rssPaired: number;
+    /** Under --callgrind: instructions per call-second, bridge/baseline. */
+    readonly instructions?: number;
   };
   readonly targets: readonly Target[];
 }
@@ -77,6 +83,9 @@ function summarise(records: readonly RunRecord[]): RelaySummary {
     latencyMaxMs: m((x) => x.latency.max),
     loadCpuMsPerCallS: m((x) => x.load.cpuMsPerCallS),
     otherCores: m((x) => x.machine.otherCores),
+    ...(records.some((x) => x.instructionsPerCallS !== undefined) && {
+      instructionsPerCallS: median(records.map((x) => x.instructionsPerCallS ?? Number.NaN)),
+    }),
     framesLost: worst((x) => x.up.framesLost),
     orderMismatches: worst((x) => x.up.orderMismatches),
     violations: worst((x) => x.down.violations),
@@ -127,6 +136,10 @@ export function summarisePaths(
           paired((x) => x.server.rssPerCallKiB),
           3,
         ),
+        ...(bridge.instructionsPerCallS !== undefined &&
+          baseline.instructionsPerCallS !== undefined && {
+            instructions: round(bridge.instructionsPerCallS / baseline.instructionsPerCallS, 3),
+          }),
       };
     }
     const targets: Target[] = [];
@@ -246,6 +259,19 @@ export function formatTable(options: BenchOptions, summary: Record<string, PathS
     if (s.ratios) {
       lines.push(
         `${pad("bridge/baseline", 18, true)} ${pad(`${s.ratios.cpu.toFixed(2)}x`, 13)} ${pad(`${s.ratios.rss.toFixed(2)}x`, 12)}   (paired-run medians: CPU ${s.ratios.cpuPaired.toFixed(2)}x, RSS ${s.ratios.rssPaired.toFixed(2)}x)`,
+      );
+    }
+    const floor = [s.baseline, s.bridge].filter((r): r is RelaySummary => r !== undefined);
+    if (floor.length > 0) {
+      lines.push(
+        `  load generator's own event-loop delay p99 (the floor under every latency above): ${floor.map((r) => r.loadLoopDelayP99Ms.toFixed(1)).join(" / ")} ms`,
+      );
+    }
+    if (options.callgrind) {
+      const ir = (r: RelaySummary | undefined) => ((r?.instructionsPerCallS ?? Number.NaN) / 1e6).toFixed(2);
+      const ratio = s.ratios?.instructions;
+      lines.push(
+        `  callgrind: instructions per call-second: baseline ${ir(s.baseline)} M, bridge ${ir(s.bridge)} M${ratio !== undefined ? `, bridge/baseline ${ratio.toFixed(2)}x` : ""} (CPU and latency above are valgrind's)`,
       );
     }
     for (const t of s.targets)

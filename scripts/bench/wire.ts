@@ -76,8 +76,8 @@ export function exotelStart(streamSid: string, callSid: string, rate: number): s
 }
 
 /**
- * One caller media frame, as Exotel sends it (numbers as strings). Built per frame by one
- * template: the base64 payload is a shared precomputed string, so only the short head varies.
+ * One caller media frame, as Exotel sends it (numbers as strings): head + tail. The load generator
+ * keeps each tail (the payload, shared by many frames) as bytes and writes only the head per frame.
  */
 export function exotelMedia(
   streamSid: string,
@@ -86,7 +86,15 @@ export function exotelMedia(
   tsMs: number,
   b64: string,
 ): string {
-  return `{"event":"media","sequence_number":"${seq}","stream_sid":"${streamSid}","media":{"chunk":"${chunk}","timestamp":"${tsMs}","payload":"${b64}"}}`;
+  return exotelMediaHead(streamSid, seq, chunk, tsMs) + exotelMediaTail(b64);
+}
+
+export function exotelMediaHead(streamSid: string, seq: number, chunk: number, tsMs: number): string {
+  return `{"event":"media","sequence_number":"${seq}","stream_sid":"${streamSid}","media":{"chunk":"${chunk}","timestamp":"${tsMs}",`;
+}
+
+export function exotelMediaTail(b64: string): string {
+  return `"payload":"${b64}"}}`;
 }
 
 export function exotelStop(streamSid: string, callSid: string, seq: number): string {
