@@ -28,6 +28,8 @@ export interface RelaySummary {
   readonly latencyP99Ms: number;
   readonly latencyMaxMs: number;
   readonly loadCpuMsPerCallS: number;
+  /** The load generator's own event-loop delay p99 (median across runs): the floor under latency. */
+  readonly loadLoopDelayP99Ms: number;
   /** CPU of everything else on the machine during the window, in cores (noise indicator). */
   readonly otherCores: number;
   /** Under --callgrind: median instructions per call-second (user space, all threads). */
@@ -82,6 +84,7 @@ function summarise(records: readonly RunRecord[]): RelaySummary {
     latencyP99Ms: m((x) => x.latency.p99),
     latencyMaxMs: m((x) => x.latency.max),
     loadCpuMsPerCallS: m((x) => x.load.cpuMsPerCallS),
+    loadLoopDelayP99Ms: m((x) => x.load.loopDelayP99Ms),
     otherCores: m((x) => x.machine.otherCores),
     ...(records.some((x) => x.instructionsPerCallS !== undefined) && {
       instructionsPerCallS: median(records.map((x) => x.instructionsPerCallS ?? Number.NaN)),
