@@ -161,7 +161,15 @@ async function runOne(
     tickMs: options.tickMs,
     callgrind: options.callgrind,
   };
-  const load = spawn(process.execPath, [path.join(ctx.jsDir, "load.js"), JSON.stringify(spec)], {
+  // BENCH_PROFILE_LOAD=1 profiles the load generator itself (is it cheap enough?).
+  const loadArgs = process.env.BENCH_PROFILE_LOAD
+    ? [
+        "--cpu-prof",
+        `--cpu-prof-dir=${ctx.runDir}`,
+        `--cpu-prof-name=run${run}-${pathName}-${relay}-load.cpuprofile`,
+      ]
+    : [];
+  const load = spawn(process.execPath, [...loadArgs, path.join(ctx.jsDir, "load.js"), JSON.stringify(spec)], {
     cwd: ROOT,
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
@@ -210,6 +218,10 @@ async function runOne(
       ELEVENLABS_BASE_URL: `http://127.0.0.1:${ready.agentPort}`,
       LOG_LEVEL: options.logLevel,
       MAX_CONCURRENT_CALLS: String(Math.max(500, options.calls + 10)),
+      // The root devDependency bufferutil (native WebSocket masking) is for the load generator,
+      // which must stay cheap. Node would also find it from app/ here, but the bridge's image
+      // does not ship it: both relays run with ws's JavaScript masking, as in production.
+      WS_NO_BUFFER_UTIL: "1",
     };
     const nodeArgs: string[] = [...options.nodeArgs];
     if (options.profile) {
@@ -240,7 +252,12 @@ async function runOne(
     closeSync(logFd);
     await waitHealthy(port, server, options.callgrind ? 120_000 : 20_000);
     await new Promise((r) => setTimeout(r, IDLE_SETTLE_MS));
-    const go: ParentMessage = { type: "go", url: `ws://127.0.0.1:${port}/media`, pid: server.pid as number };
+    const go: ParentMessage = {
+      type: "go",
+      url: `ws://127.0.0.1:${port}/media`,
+      pid: server.pid as number,
+      ...(relay === "bridge" && { metricsUrl: `http://127.0.0.1:${port}/metrics` }),
+    };
     load.send(go);
     const done = (await next("result")) as Extract<ChildMessage, { type: "result" }>;
     await stop(server, 15_000);

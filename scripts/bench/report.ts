@@ -30,6 +30,9 @@ export interface RelaySummary {
   readonly loadCpuMsPerCallS: number;
   /** The load generator's own event-loop delay p99 (median across runs): the floor under latency. */
   readonly loadLoopDelayP99Ms: number;
+  /** The relay's own event-loop delay p99 and max over the window (bridge only; medians). */
+  readonly relayLoopDelayP99Ms: number;
+  readonly relayLoopDelayMaxMs: number;
   /** CPU of everything else on the machine during the window, in cores (noise indicator). */
   readonly otherCores: number;
   /** Under --callgrind: median instructions per call-second (user space, all threads). */
@@ -85,6 +88,8 @@ function summarise(records: readonly RunRecord[]): RelaySummary {
     latencyMaxMs: m((x) => x.latency.max),
     loadCpuMsPerCallS: m((x) => x.load.cpuMsPerCallS),
     loadLoopDelayP99Ms: m((x) => x.load.loopDelayP99Ms),
+    relayLoopDelayP99Ms: m((x) => x.server.loopDelayP99Ms ?? Number.NaN),
+    relayLoopDelayMaxMs: m((x) => x.server.loopDelayMaxMs ?? Number.NaN),
     otherCores: m((x) => x.machine.otherCores),
     ...(records.some((x) => x.instructionsPerCallS !== undefined) && {
       instructionsPerCallS: median(records.map((x) => x.instructionsPerCallS ?? Number.NaN)),
@@ -268,6 +273,11 @@ export function formatTable(options: BenchOptions, summary: Record<string, PathS
     if (floor.length > 0) {
       lines.push(
         `  load generator's own event-loop delay p99 (the floor under every latency above): ${floor.map((r) => r.loadLoopDelayP99Ms.toFixed(1)).join(" / ")} ms`,
+      );
+    }
+    if (s.bridge && Number.isFinite(s.bridge.relayLoopDelayP99Ms)) {
+      lines.push(
+        `  bridge's own event-loop delay: p99 ${s.bridge.relayLoopDelayP99Ms.toFixed(1)} ms, max ${s.bridge.relayLoopDelayMaxMs.toFixed(1)} ms`,
       );
     }
     if (options.callgrind) {
