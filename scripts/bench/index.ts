@@ -43,9 +43,8 @@ function endProgress(): void {
   if (tty) process.stdout.write("\r\x1b[K");
 }
 
-/** Transpiles the bench's own modules to out/.../js (type-only imports vanish; `.js` specifiers stay). */
-function compileBench(outDir: string): string {
-  const jsDir = path.join(outDir, "js");
+/** Transpiles the bench's own modules into `jsDir` (type-only imports vanish; `.js` specifiers stay). */
+function compileBench(jsDir: string): string {
   mkdirSync(jsDir, { recursive: true });
   for (const f of readdirSync(BENCH_SRC)) {
     if (!f.endsWith(".ts") || f === "index.ts") continue;
@@ -238,7 +237,8 @@ async function runOne(
           ? [path.resolve(ROOT, options.bridgeEntry)]
           : options.bridgeFrom === "dist"
             ? [path.join(ROOT, "app/dist/main.js")]
-            : ["--import", "tsx", path.join(ROOT, "app/src/main.ts")];
+            : // Resolved here: the relay's cwd is the run directory, from which "tsx" would not resolve.
+              ["--import", import.meta.resolve("tsx"), path.join(ROOT, "app/src/main.ts")];
     const cgPrefix = path.join(ctx.runDir, `run${run}-${pathName}-${relay}.callgrind`);
     const command = options.callgrind
       ? ["valgrind", "--tool=callgrind", `--callgrind-out-file=${cgPrefix}.%p`, process.execPath]
@@ -294,7 +294,8 @@ async function main(): Promise<void> {
   const outDir = path.resolve(ROOT, options.outDir);
   const runDir = path.join(outDir, stamp);
   mkdirSync(runDir, { recursive: true });
-  const jsDir = compileBench(runDir);
+  // Inside the repository whatever --out says: the compiled modules resolve `ws` from node_modules.
+  const jsDir = compileBench(path.join(ROOT, "out/bench/.js", `${stamp}-${process.pid}`));
   if (options.relays.includes("bridge") && options.bridgeFrom === "dist" && options.build) buildBridge();
   const info = machine();
   const started = Date.now();

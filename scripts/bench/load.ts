@@ -32,6 +32,7 @@ import {
   CALLER_FRAME_MS,
   constantPcm,
   exotelConnected,
+  exotelMark,
   exotelMediaHead,
   exotelMediaTail,
   exotelStart,
@@ -212,6 +213,7 @@ class SimCall {
   maxLead = 0;
   marks = 0;
   clears = 0;
+  readonly markEchoes: { at: number; name: string }[] = [];
 
   constructor(readonly idx: number) {
     this.streamSid = `MZbench${idx}`;
@@ -246,9 +248,13 @@ class SimCall {
     const now = performance.now();
     findMediaPayload(data, span);
     if (span.start < 0) {
-      const msg = JSON.parse(data.toString("utf8")) as { event?: string };
-      if (msg.event === "mark") this.marks++;
-      else if (msg.event === "clear") this.clears++;
+      const msg = JSON.parse(data.toString("utf8")) as { event?: string; mark?: { name?: unknown } };
+      if (msg.event === "mark") {
+        this.marks++;
+        // Like Exotel: echo the mark once the audio queued before it has played.
+        if (typeof msg.mark?.name === "string")
+          this.markEchoes.push({ at: this.playEnd, name: msg.mark.name });
+      } else if (msg.event === "clear") this.clears++;
       return;
     }
     const bytes = b64Length(data, span.start, span.end);
@@ -320,6 +326,10 @@ class SimCall {
         frame.write(head, 0, "latin1");
         tail.copy(frame, head.length);
         ws.send(frame, TEXT);
+      }
+      while (this.markEchoes.length > 0 && (this.markEchoes[0] as { at: number }).at <= now) {
+        const { name } = this.markEchoes.shift() as { name: string };
+        ws.send(exotelMark(this.streamSid, ++this.seq, name));
       }
       if (this.nextFrame >= framesPerCall && now >= this.openAt + framesPerCall * CALLER_FRAME_MS) {
         this.stopSent = true;

@@ -97,6 +97,15 @@ export function exotelMediaTail(b64: string): string {
   return `"payload":"${b64}"}}`;
 }
 
+export function exotelMark(streamSid: string, seq: number, name: string): string {
+  return JSON.stringify({
+    event: "mark",
+    sequence_number: String(seq),
+    stream_sid: streamSid,
+    mark: { name },
+  });
+}
+
 export function exotelStop(streamSid: string, callSid: string, seq: number): string {
   return `{"event":"stop","sequence_number":"${seq}","stream_sid":"${streamSid}","stop":{"call_sid":"${callSid}","account_sid":"ACbench","reason":"callended"}}`;
 }
