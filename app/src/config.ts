@@ -9,6 +9,7 @@ import { z } from "zod";
 import { CONTROL_ENV, type ControlConfig, controlConfig, SECRET_ENV } from "./control/config.js";
 import { REGION_HOSTS } from "./elevenlabs/hosts.js";
 import type { ConversationOverrides } from "./elevenlabs/messages.js";
+import { blankToUndefined, intVar as int, oneOf, optionalString } from "./env-schema.js";
 import { parseCidr } from "./net.js";
 
 export type DtmfMode = "user_message" | "contextual_update" | "off";
@@ -72,46 +73,6 @@ export interface Config {
 }
 
 type Env = Record<string, string | undefined>;
-
-const blankToUndefined = (v: unknown) => (typeof v === "string" && v.trim() === "" ? undefined : v);
-
-function int(min: number, max: number, def: number, unit = "", multipleOf = 1) {
-  const range = `an integer ${min}..${max}${unit}`;
-  return z.preprocess(
-    (v) => (v === undefined || (typeof v === "string" && v.trim() === "") ? String(def) : v),
-    z
-      .string()
-      .regex(/^\s*\d+\s*$/, { message: `must be ${range}` })
-      .transform(Number)
-      .pipe(
-        z
-          .number()
-          .min(min, { message: `must be ${range}` })
-          .max(max, { message: `must be ${range}` })
-          .multipleOf(multipleOf, { message: `must be a multiple of ${multipleOf}` }),
-      ),
-  ) as unknown as z.ZodType<number>;
-}
-
-function optionalString(check?: (v: string) => string | undefined) {
-  return z.preprocess(
-    blankToUndefined,
-    z
-      .string()
-      .superRefine((v, ctx) => {
-        const problem = check?.(v);
-        if (problem) ctx.addIssue({ code: "custom", message: problem });
-      })
-      .optional(),
-  ) as unknown as z.ZodType<string | undefined>;
-}
-
-function oneOf<T extends string>(values: readonly T[], def: T) {
-  return z.preprocess(
-    (v) => (typeof v === "string" && v.trim() !== "" ? v.trim().toLowerCase() : def),
-    z.enum(values as [T, ...T[]], { message: `must be one of ${values.join("|")}` }),
-  ) as unknown as z.ZodType<T>;
-}
 
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 

@@ -6,6 +6,7 @@
  * variable, secrets never echoed.
  */
 import { z } from "zod";
+import { boolVar as bool, intVar as integer, optionalString as optional } from "../env-schema.js";
 
 export type StreamSampleRate = 8000 | 16000 | 24000;
 
@@ -69,47 +70,6 @@ export interface ControlConfig {
         readonly keepLocal: boolean;
       }
     | undefined;
-}
-
-const blank = (v: unknown) => (typeof v === "string" && v.trim() === "" ? undefined : v);
-
-function optional(check?: (v: string) => string | undefined) {
-  return z.preprocess(
-    blank,
-    z
-      .string()
-      .superRefine((v, ctx) => {
-        const problem = check?.(v);
-        if (problem) ctx.addIssue({ code: "custom", message: problem });
-      })
-      .optional(),
-  ) as unknown as z.ZodType<string | undefined>;
-}
-
-function integer(min: number, max: number, def: number, unit = "") {
-  const range = `an integer ${min}..${max}${unit}`;
-  return z.preprocess(
-    (v) => (v === undefined || (typeof v === "string" && v.trim() === "") ? String(def) : v),
-    z
-      .string()
-      .regex(/^\s*\d+\s*$/, { message: `must be ${range}` })
-      .transform(Number)
-      .pipe(
-        z
-          .number()
-          .min(min, { message: `must be ${range}` })
-          .max(max, { message: `must be ${range}` }),
-      ),
-  ) as unknown as z.ZodType<number>;
-}
-
-function bool(def: boolean) {
-  return z.preprocess(
-    (v) => (typeof v === "string" && v.trim() !== "" ? v.trim().toLowerCase() : String(def)),
-    z
-      .enum(["true", "false", "1", "0", "yes", "no", "on", "off"], { message: "must be true or false" })
-      .transform((v) => v === "true" || v === "1" || v === "yes" || v === "on"),
-  ) as unknown as z.ZodType<boolean>;
 }
 
 function httpOrigin(v: string, https = false): string | undefined {

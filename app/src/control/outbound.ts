@@ -32,6 +32,7 @@ import {
   planFromRoute,
 } from "./plans.js";
 import type { RoutingTable } from "./routing.js";
+import { agentIdSchema, dynamicVariablesSchema, overridesSchema } from "./schemas.js";
 
 const TOKEN_CHARS = 22; // 16 random bytes, base64url
 const MAX_USER_CUSTOM_FIELD = MAX_CUSTOM_FIELD - CUSTOM_FIELD_TOKEN.length - TOKEN_CHARS - 1;
@@ -42,31 +43,9 @@ export const outboundRequestSchema = z
       .string()
       .transform((s) => s.replace(/[\s-]/g, ""))
       .pipe(z.string().regex(PHONE, { message: "must be a phone number (+ and 6-15 digits)" })),
-    agent_id: z
-      .string()
-      .regex(/^[A-Za-z0-9_-]{1,128}$/, { message: "must be an agent id (letters, digits, _ and -)" })
-      .optional(),
-    dynamic_variables: z
-      .record(
-        z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, { message: "names are letters, digits and _" }),
-        z.union([z.string().max(4096), z.number(), z.boolean()]),
-      )
-      .refine((v) => Object.keys(v).length <= 100, { message: "at most 100 variables" })
-      .optional(),
-    overrides: z
-      .object({
-        first_message: z.string().max(4096).optional(),
-        language: z
-          .string()
-          .regex(/^[a-z]{2,3}(-[A-Za-z]{2,4})?$/, { message: "must be a language code such as hi" })
-          .optional(),
-        voice_id: z
-          .string()
-          .regex(/^[A-Za-z0-9_-]{1,64}$/, { message: "must be a voice id" })
-          .optional(),
-      })
-      .strict()
-      .optional(),
+    agent_id: agentIdSchema.optional(),
+    dynamic_variables: dynamicVariablesSchema.optional(),
+    overrides: overridesSchema.optional(),
     custom_field: z
       .string()
       .max(MAX_USER_CUSTOM_FIELD, { message: `at most ${MAX_USER_CUSTOM_FIELD} characters` })

@@ -24,12 +24,12 @@ import { z } from "zod";
 import { ConfigError } from "../config.js";
 import type { ConversationOverrides, DynamicVariables } from "../elevenlabs/messages.js";
 import { PHONE } from "./config.js";
+import { agentIdSchema, dynamicVariablesSchema, overridesSchema, variableNameSchema } from "./schemas.js";
 
 const DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"] as const;
 type Day = (typeof DAYS)[number];
 
 const HOURS = /^([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-4]):([0-5][0-9])$/;
-const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
 const oneOrMany = <T extends z.ZodType>(t: T) => z.union([t, z.array(t).min(1)]);
 
@@ -69,33 +69,10 @@ const routeSchema = z
       })
       .strict()
       .optional(),
-    agent_id: z
-      .string()
-      .regex(/^[A-Za-z0-9_-]{1,128}$/, { message: "must be an agent id (letters, digits, _ and -)" })
-      .optional(),
-    dynamic_variables: z
-      .record(
-        z.string().regex(VAR_NAME, { message: "variable names are letters, digits and _" }),
-        z.union([z.string().max(4096), z.number(), z.boolean()]),
-      )
-      .optional(),
-    overrides: z
-      .object({
-        first_message: z.string().max(4096).optional(),
-        language: z
-          .string()
-          .regex(/^[a-z]{2,3}(-[A-Za-z]{2,4})?$/, { message: "must be a language code such as hi or en" })
-          .optional(),
-        voice_id: z
-          .string()
-          .regex(/^[A-Za-z0-9_-]{1,64}$/, { message: "must be a voice id" })
-          .optional(),
-      })
-      .strict()
-      .optional(),
-    required_variables: z
-      .array(z.string().regex(VAR_NAME, { message: "variable names are letters, digits and _" }))
-      .optional(),
+    agent_id: agentIdSchema.optional(),
+    dynamic_variables: dynamicVariablesSchema.optional(),
+    overrides: overridesSchema.optional(),
+    required_variables: z.array(variableNameSchema).optional(),
     sample_rate: z.union([z.literal(8000), z.literal(16000), z.literal(24000)]).optional(),
     record: z.boolean().optional(),
     transfer_numbers: z
