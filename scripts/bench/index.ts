@@ -221,6 +221,7 @@ async function runOne(
       // which must stay cheap. Node would also find it from app/ here, but the bridge's image
       // does not ship it: both relays run with ws's JavaScript masking, as in production.
       WS_NO_BUFFER_UTIL: "1",
+      ...(relay === "bridge" && options.bridgeEnv),
     };
     const nodeArgs: string[] = [...options.nodeArgs];
     if (options.profile) {

@@ -21,6 +21,8 @@ export interface BenchOptions {
   readonly bridgeFrom: "dist" | "src";
   /** A compiled bridge entry point to run instead (A/B against an older build); implies no build. */
   readonly bridgeEntry: string | undefined;
+  /** Extra environment for the bridge only (e.g. RESAMPLER_QUALITY=3), to try a setting on the same load. */
+  readonly bridgeEnv: Readonly<Record<string, string>>;
   /** Extra node flags for both relays (e.g. --trace-gc), space-separated. */
   readonly nodeArgs: readonly string[];
   readonly build: boolean;
@@ -55,6 +57,7 @@ const HELP = `usage: npm run bench -- [options]
   --no-build           with --bridge dist, reuse app/dist as it is
   --bridge-entry FILE  run this compiled main.js as the bridge (e.g. an older build, for before/after)
   --node-args "FLAGS"  extra node flags for both relays (e.g. "--trace-gc"), same for both
+  --bridge-env K=V,..  extra environment for the bridge (e.g. RESAMPLER_QUALITY=3)
   --profile            node --cpu-prof on each relay; profiles land next to the report
   --callgrind          count each relay's instructions per call-second under valgrind (stable across
                        machine load; slow, so default 8 calls x 30 s, 1 run); CPU and latency then
@@ -98,6 +101,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     "tick",
     "bridge-entry",
     "node-args",
+    "bridge-env",
   ];
   for (const k of flags.keys()) if (!known.includes(k)) throw new Error(`unknown option --${k}\n${HELP}`);
 
@@ -136,6 +140,16 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     bridgeFrom,
     bridgeEntry: flags.get("bridge-entry"),
     nodeArgs: (flags.get("node-args") ?? "").split(" ").filter(Boolean),
+    bridgeEnv: Object.fromEntries(
+      (flags.get("bridge-env") ?? "")
+        .split(",")
+        .filter(Boolean)
+        .map((kv) => {
+          const i = kv.indexOf("=");
+          if (i <= 0) throw new Error(`--bridge-env: ${kv} is not KEY=VALUE`);
+          return [kv.slice(0, i), kv.slice(i + 1)];
+        }),
+    ),
     build: !bools.has("no-build") && flags.get("bridge-entry") === undefined,
     profile: bools.has("profile"),
     callgrind,
