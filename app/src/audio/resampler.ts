@@ -6,7 +6,8 @@
  * emscripten API, so this file is the thin typed wrapper around it.
  *
  * One WASM instance serves the whole process (loaded once, at import); each Resampler owns its
- * filter state and two scratch buffers in the WASM heap and must be destroyed when its call ends.
+ * filter state in the WASM heap and must be destroyed when its call ends. The input and output
+ * scratch buffers are shared by all resamplers (see `scratch`).
  */
 import createSpeexModule from "@echogarden/speex-resampler-wasm/simd";
 
@@ -43,6 +44,30 @@ const SLICE_SAMPLES = 4096;
 
 export const DEFAULT_RESAMPLER_QUALITY = 5;
 
+/**
+ * Input and output buffers in the WASM heap, shared by every Resampler: processing is synchronous
+ * and WASM is single-threaded, so no two resamplers ever use them at the same time. Per-resampler
+ * buffers were ~36 KB of heap per call (two resamplers, 8 KB in + up to 16 KB out each), most of
+ * the resampling path's memory per call; the filter states left per call are a few KB. The output
+ * buffer grows to the largest ratio seen; WASM memory never shrinks, so it stays allocated.
+ */
+const scratch = {
+  inPtr: speex._malloc(SLICE_SAMPLES * 2),
+  outPtr: 0,
+  outCapacity: 0,
+  /** Three uint32 cells: [inLen, outLen] (in/out parameters of process_int), then init's error. */
+  lenPtr: speex._malloc(12),
+};
+
+function outputFor(samples: number): number {
+  if (scratch.outCapacity < samples) {
+    if (scratch.outPtr !== 0) speex._free(scratch.outPtr);
+    scratch.outPtr = speex._malloc(samples * 2);
+    scratch.outCapacity = samples;
+  }
+  return scratch.outPtr;
+}
+
 let live = 0;
 /** Resamplers not yet destroyed, process-wide (leak checks read this). */
 export function liveResamplers(): number {
@@ -53,11 +78,8 @@ export class Resampler {
   readonly inRate: number;
   readonly outRate: number;
   private state: number;
-  private readonly inPtr: number;
-  private readonly outPtr: number;
+  /** Output samples one input slice can produce at this ratio (plus margin). */
   private readonly outCapacity: number;
-  /** Two uint32 cells: [inLen, outLen], in/out parameters of process_int. */
-  private readonly lenPtr: number;
 
   constructor(inRate: number, outRate: number, quality: number = DEFAULT_RESAMPLER_QUALITY) {
     if (!Number.isInteger(inRate) || !Number.isInteger(outRate) || inRate <= 0 || outRate <= 0) {
@@ -69,16 +91,10 @@ export class Resampler {
     this.inRate = inRate;
     this.outRate = outRate;
     this.outCapacity = Math.ceil((SLICE_SAMPLES * outRate) / inRate) + 64;
-    this.lenPtr = speex._malloc(8 + 4);
-    const errPtr = this.lenPtr + 8;
+    const errPtr = scratch.lenPtr + 8;
     this.state = speex._speex_resampler_init(1, inRate, outRate, quality, errPtr);
-    if (this.state === 0) {
-      const err = speex.HEAP32[errPtr >> 2];
-      speex._free(this.lenPtr);
-      throw new Error(`speex_resampler_init failed (${err})`);
-    }
-    this.inPtr = speex._malloc(SLICE_SAMPLES * 2);
-    this.outPtr = speex._malloc(this.outCapacity * 2);
+    if (this.state === 0) throw new Error(`speex_resampler_init failed (${speex.HEAP32[errPtr >> 2]})`);
+    outputFor(this.outCapacity);
     live++;
   }
 
@@ -87,33 +103,36 @@ export class Resampler {
     if (this.state === 0) throw new Error("resampler used after destroy()");
     const totalIn = pcm.length >> 1;
     if (totalIn === 0) return Buffer.alloc(0);
-    const parts: Buffer[] = [];
-    let outBytes = 0;
-    let offset = 0;
+    const first = this.slice(pcm, 0, Math.min(SLICE_SAMPLES, totalIn));
+    // Chunks of one slice (every chunk a call sees) come out in one piece, without a parts list.
+    if (first.consumed >= totalIn) return first.out;
+    const parts: Buffer[] = [first.out];
+    let outBytes = first.out.length;
+    let offset = first.consumed;
     while (offset < totalIn) {
-      const n = Math.min(SLICE_SAMPLES, totalIn - offset);
-      // Views are re-read after every call: the WASM memory may grow and detach old ones.
-      speex.HEAPU8.set(pcm.subarray(offset * 2, (offset + n) * 2), this.inPtr);
-      const lens = speex.HEAPU32;
-      lens[this.lenPtr >> 2] = n;
-      lens[(this.lenPtr >> 2) + 1] = this.outCapacity;
-      speex._speex_resampler_process_int(
-        this.state,
-        0,
-        this.inPtr,
-        this.lenPtr,
-        this.outPtr,
-        this.lenPtr + 4,
-      );
-      const consumed = speex.HEAPU32[this.lenPtr >> 2] as number;
-      const produced = speex.HEAPU32[(this.lenPtr >> 2) + 1] as number;
-      const out = Buffer.from(speex.HEAPU8.subarray(this.outPtr, this.outPtr + produced * 2));
+      const { out, consumed } = this.slice(pcm, offset, Math.min(SLICE_SAMPLES, totalIn - offset));
       parts.push(out);
       outBytes += out.length;
-      // With an output buffer sized above n*ratio, speex consumes the whole slice; guard anyway.
-      offset += consumed > 0 ? consumed : n;
+      offset += consumed;
     }
-    return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, outBytes);
+    return Buffer.concat(parts, outBytes);
+  }
+
+  /** Resamples `n` samples of `pcm` from sample `offset` through the shared scratch buffers. */
+  private slice(pcm: Buffer, offset: number, n: number): { out: Buffer; consumed: number } {
+    const { inPtr, lenPtr } = scratch;
+    const outPtr = scratch.outPtr;
+    // Views are re-read after every call: the WASM memory may grow and detach old ones.
+    speex.HEAPU8.set(pcm.subarray(offset * 2, (offset + n) * 2), inPtr);
+    const lens = speex.HEAPU32;
+    lens[lenPtr >> 2] = n;
+    lens[(lenPtr >> 2) + 1] = this.outCapacity;
+    speex._speex_resampler_process_int(this.state, 0, inPtr, lenPtr, outPtr, lenPtr + 4);
+    const consumed = speex.HEAPU32[lenPtr >> 2] as number;
+    const produced = speex.HEAPU32[(lenPtr >> 2) + 1] as number;
+    const out = Buffer.from(speex.HEAPU8.subarray(outPtr, outPtr + produced * 2));
+    // With an output buffer sized above n*ratio, speex consumes the whole slice; guard anyway.
+    return { out, consumed: consumed > 0 ? consumed : n };
   }
 
   /** Input samples held in the filter (its delay line), for timing estimates. */
@@ -124,9 +143,6 @@ export class Resampler {
   destroy(): void {
     if (this.state === 0) return;
     speex._speex_resampler_destroy(this.state);
-    speex._free(this.inPtr);
-    speex._free(this.outPtr);
-    speex._free(this.lenPtr);
     this.state = 0;
     live--;
   }
