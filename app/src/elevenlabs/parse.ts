@@ -2,8 +2,6 @@
  * Pure parser for agent -> bridge frames (docs/protocols/elevenlabs.md, "Server -> client").
  * Never throws; unknown types become `unknown` events, malformed known types become typed errors.
  */
-import { randomUUID } from "node:crypto";
-import { isStrictBase64 } from "../audio/pcm16.js";
 import type { AgentEvent, AgentParseErrorCode, AgentParseResult } from "./messages.js";
 
 type Obj = Record<string, unknown>;
@@ -36,49 +34,13 @@ function withId<T extends object>(base: T, v: unknown): T & { eventId?: number }
   return id === undefined ? base : { ...base, eventId: id };
 }
 
-const AUDIO_KEY = '"audio_base_64":"';
-/** Takes the audio's place while the rest is parsed; random per process, so no frame contains it. */
-const STAND_IN = `\u0000${randomUUID()}`;
-const STAND_IN_JSON = JSON.stringify(STAND_IN).slice(1, -1);
-const NOT_JSON: unique symbol = Symbol("not JSON");
-
-/**
- * The audio fast path, as for Exotel media frames (exotel/parse.ts, parseMediaFast): an `audio`
- * event is almost all base64, and JSON.parse would scan and copy every character. The base64 is
- * located, checked strict (so it holds no escapes or control characters and replacing it changes
- * no other token), replaced by the stand-in, and the small rest parsed; the audio goes back in only
- * if the stand-in came out at `audio_event.audio_base_64`. Anything else takes the plain parse.
- * Returns the parsed frame, NOT_JSON, or undefined when the fast path does not apply.
- */
-function parseAudioFast(raw: string): unknown {
-  const key = raw.indexOf(AUDIO_KEY);
-  if (key < 0) return undefined;
-  const start = key + AUDIO_KEY.length;
-  const end = raw.indexOf('"', start);
-  if (end <= start) return undefined;
-  const audio = raw.slice(start, end);
-  if (!isStrictBase64(audio)) return undefined;
+export function parseAgentMessage(raw: string): AgentParseResult {
   let msg: unknown;
   try {
-    msg = JSON.parse(`${raw.slice(0, start)}${STAND_IN_JSON}${raw.slice(end)}`);
+    msg = JSON.parse(raw);
   } catch {
-    return NOT_JSON;
+    return fail("invalid_json", `not JSON (${raw.length} chars)`);
   }
-  if (!isObj(msg) || !isObj(msg.audio_event) || msg.audio_event.audio_base_64 !== STAND_IN) return undefined;
-  msg.audio_event.audio_base_64 = audio;
-  return msg;
-}
-
-export function parseAgentMessage(raw: string): AgentParseResult {
-  let msg = parseAudioFast(raw);
-  if (msg === undefined) {
-    try {
-      msg = JSON.parse(raw);
-    } catch {
-      msg = NOT_JSON;
-    }
-  }
-  if (msg === NOT_JSON) return fail("invalid_json", `not JSON (${raw.length} chars)`);
   if (!isObj(msg)) return fail("not_an_object", typeof msg);
   const type = msg.type;
   if (typeof type !== "string" || type === "") return fail("missing_type", "type");
