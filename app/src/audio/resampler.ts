@@ -42,7 +42,7 @@ const speex = (await createSpeexModule()) as SpeexModule;
 /** Input samples handed to speex per call; larger chunks are processed in slices. */
 const SLICE_SAMPLES = 4096;
 
-export const DEFAULT_RESAMPLER_QUALITY = 5;
+export const DEFAULT_RESAMPLER_QUALITY = 3;
 
 /**
  * Input and output buffers in the WASM heap, shared by every Resampler: processing is synchronous

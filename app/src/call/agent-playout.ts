@@ -32,6 +32,15 @@ export interface PlayoutOptions {
 
 export type PushResult = "queued" | "late" | "empty";
 
+/**
+ * The padded tail waits until Exotel is about to run dry (this much audio left, a few ticks of
+ * margin): while Exotel still has audio to play, the agent's next chunk may yet arrive and join the
+ * tail seamlessly, and padding it early would put silence in the middle of a sentence.
+ */
+const TAIL_LOW_WATER_MS = 60;
+/** A mark not echoed this long after its audio should have played is forgotten (Exotel may not echo). */
+const MARK_FORGET_MS = 30_000;
+
 export class AgentPlayout {
   private rules: FramingRules;
   private framer: Framer;
@@ -114,7 +123,8 @@ export class AgentPlayout {
 
   /**
    * Sends what pacing allows at `now`: full frames while they fit under the lead, then, once the
-   * agent has been quiet for `tailFlushMs` (or the call is ending), the padded tail and a mark.
+   * agent has been quiet for `tailFlushMs` and Exotel is about to run out of audio (or the call is
+   * ending), the padded tail and a mark.
    * Returns true while anything is still waiting (the caller keeps it on the ticker).
    */
   pump(now: number): boolean {
@@ -123,7 +133,9 @@ export class AgentPlayout {
     while (framer.hasFullFrame && this.clock.hasRoom(this.frameMs, leadMs, now)) {
       this.sendFrame(framer.takeFrame() as Buffer, this.frameMs, now);
     }
-    if (!framer.hasFullFrame && (this.draining || now - this.lastAudioAt >= tailFlushMs)) {
+    const endOfResponse =
+      now - this.lastAudioAt >= tailFlushMs && this.clock.queuedMs(now) <= TAIL_LOW_WATER_MS;
+    if (!framer.hasFullFrame && (this.draining || endOfResponse)) {
       const left = framer.bufferedBytes;
       if (left > 0) {
         const { minFrameBytes, unitBytes, bytesPerMs } = this.rules;
@@ -146,6 +158,9 @@ export class AgentPlayout {
   /** End of a response segment: Exotel echoes the mark once the caller has heard it all. */
   private sendMark(now: number): void {
     const name = `r${this.currentEventId}-${++this.markSeq}`;
+    for (const [old, playEnd] of this.pendingMarks) {
+      if (playEnd < now - MARK_FORGET_MS) this.pendingMarks.delete(old);
+    }
     this.pendingMarks.set(name, this.clock.queuedMs(now) + now);
     this.framesSinceMark = 0;
     this.marksSent++;

@@ -8,7 +8,9 @@
  * holding a call's setup; the client reconnects in the background with capped backoff. The URL
  * (which may carry the AUTH string) is never logged.
  */
-import { createClient } from "@redis/client";
+// Type only: the client library (~5 MB of heap) is loaded when a RedisStore is created, so a bridge
+// without REDIS_URL never pays for it.
+import type { createClient } from "@redis/client";
 import type { Logger } from "../log.js";
 import type { StateStore } from "./store.js";
 
@@ -24,7 +26,8 @@ type Client = ReturnType<typeof createClient>;
 
 export class RedisStore implements StateStore {
   readonly kind = "redis";
-  private readonly client: Client;
+  private client: Client | null = null;
+  private readonly clientReady: Promise<Client>;
   /** Settles on the first connection or the first failure, whichever comes first. */
   private readonly firstAttempt: Promise<void>;
   private settleFirst: () => void = () => {};
@@ -36,22 +39,28 @@ export class RedisStore implements StateStore {
   constructor(options: RedisStoreOptions) {
     this.prefix = options.keyPrefix;
     this.log = options.log;
-    this.client = createClient({
-      url: options.url,
-      disableOfflineQueue: true,
-      socket: {
-        connectTimeout: options.connectTimeoutMs ?? 5000,
-        // 100 ms, 200 ms, ... capped at 3 s; never give up (the service keeps running without state).
-        reconnectStrategy: (retries: number) => Math.min(100 * (retries + 1), 3000),
-      },
-    });
     this.firstAttempt = new Promise<void>((resolve) => {
       this.settleFirst = resolve;
     });
-    this.client.on("error", this.onError);
-    this.client.on("ready", this.onReady);
-    this.client.connect().catch((err: unknown) => {
-      this.onError(err as Error);
+    this.clientReady = import("@redis/client").then(({ createClient }) => {
+      const client = createClient({
+        url: options.url,
+        disableOfflineQueue: true,
+        socket: {
+          connectTimeout: options.connectTimeoutMs ?? 5000,
+          // 100 ms, 200 ms, ... capped at 3 s; never give up (the service keeps running without state).
+          reconnectStrategy: (retries: number) => Math.min(100 * (retries + 1), 3000),
+        },
+      }) as Client;
+      this.client = client;
+      client.on("error", this.onError);
+      client.on("ready", this.onReady);
+      if (!this.closed) {
+        client.connect().catch((err: unknown) => {
+          this.onError(err as Error);
+        });
+      }
+      return client;
     });
   }
 
@@ -61,32 +70,33 @@ export class RedisStore implements StateStore {
   }
 
   get isReady(): boolean {
-    return this.client.isReady;
+    return this.client?.isReady ?? false;
   }
 
   async get(key: string): Promise<string | undefined> {
-    const v = await this.client.get(this.prefix + key);
+    const v = await (await this.clientReady).get(this.prefix + key);
     return v === null ? undefined : String(v);
   }
 
   async set(key: string, value: string, ttlMs: number): Promise<void> {
-    await this.client.set(this.prefix + key, value, {
+    await (await this.clientReady).set(this.prefix + key, value, {
       expiration: { type: "PX", value: Math.max(1, Math.round(ttlMs)) },
     });
   }
 
   async delete(key: string): Promise<void> {
-    await this.client.del(this.prefix + key);
+    await (await this.clientReady).del(this.prefix + key);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    const client = await this.clientReady;
     try {
-      if (this.client.isOpen) await this.client.close();
-      else this.client.destroy();
+      if (client.isOpen) await client.close();
+      else client.destroy();
     } catch {
-      this.client.destroy();
+      client.destroy();
     }
   }
 
