@@ -217,10 +217,8 @@ async function runOne(
       ELEVENLABS_BASE_URL: `http://127.0.0.1:${ready.agentPort}`,
       LOG_LEVEL: options.logLevel,
       MAX_CONCURRENT_CALLS: String(Math.max(500, options.calls + 10)),
-      // The root devDependency bufferutil (native WebSocket masking) is for the load generator,
-      // which must stay cheap. Node would also find it from app/ here, but the bridge's image
-      // does not ship it: both relays run with ws's JavaScript masking, as in production.
-      WS_NO_BUFFER_UTIL: "1",
+      // Both relays find bufferutil (native WebSocket masking): the baseline from the root
+      // node_modules, the bridge from app/'s, which ships it in the image as in production.
       ...(relay === "bridge" && options.bridgeEnv),
     };
     const nodeArgs: string[] = [...options.nodeArgs];
