@@ -3,8 +3,8 @@
  * Liberal in what it accepts (docs/protocols/exotel.md): snake_case or camelCase keys, numbers
  * as numbers or strings ("8000", "8000Hz"), unknown keys and events ignored.
  */
-import { randomUUID } from "node:crypto";
-import { isStrictBase64 } from "../audio/pcm16.js";
+
+import { NOT_JSON, parseWithBase64Field } from "./json-base64.js";
 import type {
   ExotelEvent,
   ExotelMediaFormat,
@@ -114,55 +114,10 @@ function parseStart(msg: Obj, sequence: number | undefined, topSid: string | und
   };
 }
 
-const PAYLOAD_KEY = '"payload":"';
-/**
- * Takes the payload's place while the rest of a media frame is parsed. Random per process, so no
- * frame can contain it: finding it at `media.payload` proves that is where the payload was cut.
- */
-const STAND_IN = `\u0000${randomUUID()}`;
-const STAND_IN_JSON = JSON.stringify(STAND_IN).slice(1, -1);
-const NOT_JSON: unique symbol = Symbol("not JSON");
-
-/**
- * The media fast path. A media frame is ~97% base64 payload and arrives ten times a second per
- * call; JSON.parse would scan and copy all of it. Instead the payload string is located, checked
- * as strict base64 (which the call needs anyway; the check is remembered, see isStrictBase64), and
- * replaced by a stand-in before parsing. A string token of base64 characters has no escapes and no
- * control characters, so the replacement changes no other token: the reduced text parses exactly
- * when the frame does, to the same object apart from that one string. Anything else (no such key,
- * escapes, non-base64 payload, the key somewhere other than `media`) takes the plain JSON.parse.
- * Returns the parsed frame with the payload put back, NOT_JSON when the frame is not JSON, or
- * undefined when the fast path does not apply.
- */
-function parseMediaFast(raw: string): unknown {
-  const key = raw.indexOf(PAYLOAD_KEY);
-  if (key < 0) return undefined;
-  const start = key + PAYLOAD_KEY.length;
-  const end = raw.indexOf('"', start);
-  if (end <= start) return undefined;
-  const payload = raw.slice(start, end);
-  if (!isStrictBase64(payload)) return undefined;
-  let msg: unknown;
-  try {
-    msg = JSON.parse(`${raw.slice(0, start)}${STAND_IN_JSON}${raw.slice(end)}`);
-  } catch {
-    return NOT_JSON;
-  }
-  if (!isObj(msg) || !isObj(msg.media) || msg.media.payload !== STAND_IN) return undefined;
-  msg.media.payload = payload;
-  return msg;
-}
-
 /** Parses one text frame. `raw` is whatever the socket delivered as text. */
 export function parseExotelMessage(raw: string): ExotelParseResult {
-  let msg = parseMediaFast(raw);
-  if (msg === undefined) {
-    try {
-      msg = JSON.parse(raw);
-    } catch {
-      msg = NOT_JSON;
-    }
-  }
+  // Media frames are ~97% payload: parsed without scanning it (wire/json-base64.ts).
+  const msg = parseWithBase64Field(raw, "media", '"payload":"');
   if (msg === NOT_JSON) return fail("invalid_json", `not JSON (${raw.length} chars)`);
   if (!isObj(msg)) return fail("not_an_object", typeof msg);
   const name = msg.event;
