@@ -14,6 +14,11 @@ export interface AudioConverter {
   readonly to: AudioFormat;
   /** Converts one chunk; may return an empty buffer while state fills. */
   convert(chunk: Buffer): Buffer;
+  /**
+   * Converts one chunk without copies where it can: `sink` gets the output in one or more pieces,
+   * which may be views of shared memory valid only during the call (consume them at once).
+   */
+  convertInto(chunk: Buffer, sink: (out: Buffer) => void): void;
   /** Drops buffered partial samples (after a barge-in). Filter history is kept: it is only ~ms. */
   reset(): void;
   destroy(): void;
@@ -36,6 +41,17 @@ class PipelineConverter implements AudioConverter {
     let pcm = this.from.encoding === "ulaw" ? ulawToPcm16(chunk) : this.aligner.push(chunk);
     if (this.resampler !== null && pcm.length > 0) pcm = this.resampler.process(pcm);
     return this.to.encoding === "ulaw" ? pcm16ToUlaw(pcm) : pcm;
+  }
+
+  convertInto(chunk: Buffer, sink: (out: Buffer) => void): void {
+    const pcm = this.from.encoding === "ulaw" ? ulawToPcm16(chunk) : this.aligner.push(chunk);
+    if (pcm.length === 0) return;
+    if (this.resampler === null) {
+      sink(this.to.encoding === "ulaw" ? pcm16ToUlaw(pcm) : pcm);
+      return;
+    }
+    if (this.to.encoding === "ulaw") this.resampler.processInto(pcm, (out) => sink(pcm16ToUlaw(out)));
+    else this.resampler.processInto(pcm, sink);
   }
 
   reset(): void {

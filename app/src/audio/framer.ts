@@ -61,6 +61,21 @@ export class Framer {
   push(pcm: Buffer): void {
     const n = pcm.length;
     if (n === 0) return;
+    this.reserve(n);
+    pcm.copy(this.buf, this.end);
+    this.end += n;
+  }
+
+  /** Appends the bytes of a base64 string, decoded straight into the queue (no intermediate buffer). */
+  pushBase64(b64: string): void {
+    if (b64.length === 0) return;
+    const bound = (b64.length * 3) >> 2;
+    this.reserve(bound);
+    this.end += this.buf.write(b64, this.end, bound, "base64");
+  }
+
+  /** Makes room for `n` more bytes at the end: compacts, or grows by doubling. */
+  private reserve(n: number): void {
     if (this.end + n > this.buf.length) {
       const live = this.end - this.start;
       if (live + n <= this.buf.length && this.start > 0) {
@@ -75,8 +90,6 @@ export class Framer {
       this.start = 0;
       this.end = live;
     }
-    pcm.copy(this.buf, this.end);
-    this.end += n;
   }
 
   /** True when a full target-size frame is waiting. */

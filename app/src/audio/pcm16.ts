@@ -62,7 +62,9 @@ export function base64DecodedLength(b64: string): number {
  * frame and again, as the same string object, where the call accepts it: the second check is one
  * comparison. (Equal content also hits, and is equally valid.)
  */
-let lastStrict = "";
+let lastStrict: string | null = null;
+/** Bytes of `lastStrict` sitting decoded in `scratch`. */
+let lastStrictBytes = 0;
 /** Where isStrictBase64 decodes; grows to the largest payload seen. */
 let scratch = Buffer.allocUnsafe(8192);
 
@@ -84,7 +86,23 @@ export function isStrictBase64(b64: string): boolean {
   if (Buffer.byteLength(b64, "utf8") !== n || b64.indexOf("-") >= 0 || b64.indexOf("_") >= 0) return false;
   const expected = base64DecodedLength(b64);
   if (scratch.length < expected) scratch = Buffer.allocUnsafe(expected);
+  lastStrict = null;
   if (scratch.write(b64, 0, "base64") !== expected) return false;
   lastStrict = b64;
+  lastStrictBytes = expected;
   return true;
+}
+
+/**
+ * The bytes of `b64`, decoded into a buffer shared by the whole process and valid only until the
+ * next call here or to isStrictBase64: for work that consumes them at once (a resampler, a copy).
+ * When `b64` is the string isStrictBase64 just checked, its decode is reused: a caller frame on
+ * the converting path is decoded once, not twice.
+ */
+export function decodeBase64Transient(b64: string): Buffer {
+  if (b64 === lastStrict) return scratch.subarray(0, lastStrictBytes);
+  const bound = (b64.length * 3) >> 2;
+  if (scratch.length < bound) scratch = Buffer.allocUnsafe(bound);
+  lastStrict = null;
+  return scratch.subarray(0, scratch.write(b64, 0, "base64"));
 }

@@ -118,8 +118,36 @@ export class Resampler {
     return Buffer.concat(parts, outBytes);
   }
 
+  /**
+   * Like process(), without copying the output out of the WASM heap: `sink` gets views of it, valid
+   * only during the call (consume them at once: copy into a framer, encode to base64).
+   */
+  processInto(pcm: Buffer, sink: (out: Buffer) => void): void {
+    if (this.state === 0) throw new Error("resampler used after destroy()");
+    const totalIn = pcm.length >> 1;
+    let offset = 0;
+    while (offset < totalIn) {
+      const produced = this.run(pcm, offset, Math.min(SLICE_SAMPLES, totalIn - offset));
+      if (produced > 0) sink(Buffer.from(speex.HEAPU8.buffer, scratch.outPtr, produced * 2));
+      offset += this.consumed;
+    }
+  }
+
   /** Resamples `n` samples of `pcm` from sample `offset` through the shared scratch buffers. */
   private slice(pcm: Buffer, offset: number, n: number): { out: Buffer; consumed: number } {
+    const produced = this.run(pcm, offset, n);
+    const outPtr = scratch.outPtr;
+    return {
+      out: Buffer.from(speex.HEAPU8.subarray(outPtr, outPtr + produced * 2)),
+      consumed: this.consumed,
+    };
+  }
+
+  /** Input samples the last run() consumed. */
+  private consumed = 0;
+
+  /** One process_int call; returns the samples produced (left in the scratch output). */
+  private run(pcm: Buffer, offset: number, n: number): number {
     const { inPtr, lenPtr } = scratch;
     const outPtr = scratch.outPtr;
     // Views are re-read after every call: the WASM memory may grow and detach old ones.
@@ -130,9 +158,9 @@ export class Resampler {
     speex._speex_resampler_process_int(this.state, 0, inPtr, lenPtr, outPtr, lenPtr + 4);
     const consumed = speex.HEAPU32[lenPtr >> 2] as number;
     const produced = speex.HEAPU32[(lenPtr >> 2) + 1] as number;
-    const out = Buffer.from(speex.HEAPU8.subarray(outPtr, outPtr + produced * 2));
     // With an output buffer sized above n*ratio, speex consumes the whole slice; guard anyway.
-    return { out, consumed: consumed > 0 ? consumed : n };
+    this.consumed = consumed > 0 ? consumed : n;
+    return produced;
   }
 
   /** Input samples held in the filter (its delay line), for timing estimates. */

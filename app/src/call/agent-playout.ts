@@ -10,7 +10,7 @@
 import { type AudioConverter, createConverter } from "../audio/converter.js";
 import { type AudioFormat, type ExotelSampleRate, exotelFormat } from "../audio/formats.js";
 import { Framer, type FramingRules, framingRules } from "../audio/framer.js";
-import { Pcm16Aligner } from "../audio/pcm16.js";
+import { decodeBase64Transient } from "../audio/pcm16.js";
 import { PlayoutClock } from "../audio/playout.js";
 
 export interface PlayoutSink {
@@ -48,7 +48,6 @@ export class AgentPlayout {
   private streamRate: ExotelSampleRate;
   private readonly clock = new PlayoutClock();
   private converter: AudioConverter | null = null;
-  private readonly aligner = new Pcm16Aligner();
   private interruptedUpTo = -1;
   private framesSinceMark = 0;
   private markSeq = 0;
@@ -96,13 +95,22 @@ export class AgentPlayout {
       return "late";
     }
     this.currentEventId = eventId;
-    const raw = Buffer.from(audioBase64, "base64");
-    const pcm = this.converter ? this.converter.convert(raw) : this.aligner.push(raw);
-    if (pcm.length === 0) return "empty";
-    this.framer.push(pcm);
+    const before = this.framer.bufferedBytes;
+    if (this.converter === null) {
+      // Same format as the stream: decoded straight into the framer. The framer is a byte queue,
+      // so a sample split across two chunks is whole again there.
+      this.framer.pushBase64(audioBase64);
+    } else {
+      this.converter.convertInto(decodeBase64Transient(audioBase64), this.pushPcm);
+    }
+    if (this.framer.bufferedBytes === before) return "empty";
     this.lastAudioAt = now;
     return "queued";
   }
+
+  private readonly pushPcm = (pcm: Buffer): void => {
+    this.framer.push(pcm);
+  };
 
   /**
    * Barge-in: everything of responses up to `eventId` is dropped, here and at Exotel (the caller
@@ -114,7 +122,6 @@ export class AgentPlayout {
     const droppedBufferedMs = this.framer.bufferedBytes / this.rules.bytesPerMs;
     this.framer.clear();
     this.converter?.reset();
-    this.aligner.reset();
     this.framesSinceMark = 0;
     this.pendingMarks.clear();
     this.sink.clear();

@@ -7,7 +7,7 @@
  */
 import { type AudioConverter, createConverter } from "../audio/converter.js";
 import type { AudioFormat } from "../audio/formats.js";
-import { Pcm16Aligner } from "../audio/pcm16.js";
+import { decodeBase64Transient, Pcm16Aligner } from "../audio/pcm16.js";
 import { userAudioFrame } from "../elevenlabs/frames.js";
 
 export class CallerUplink {
@@ -58,10 +58,18 @@ export class CallerUplink {
       this.send(userAudioFrame(b64));
       return;
     }
-    const pcm = Buffer.from(b64, "base64");
-    const out = this.converter ? this.converter.convert(pcm) : this.aligner.push(pcm);
-    if (out.length > 0) this.send(userAudioFrame(out.toString("base64")));
+    if (this.converter !== null) {
+      // Decoded once (the strict check's decode is reused), resampled without copies, encoded.
+      this.converter.convertInto(decodeBase64Transient(b64), this.sendPcm);
+      return;
+    }
+    const out = this.aligner.push(Buffer.from(b64, "base64"));
+    if (out.length > 0) this.sendPcm(out);
   }
+
+  private readonly sendPcm = (pcm: Buffer): void => {
+    if (pcm.length > 0) this.send(userAudioFrame(pcm.toString("base64")));
+  };
 
   destroy(): void {
     this.converter?.destroy();
