@@ -11,7 +11,6 @@ import WebSocket from "ws";
 import { describeConversion } from "../audio/converter.js";
 import {
   type AudioFormat,
-  durationMs,
   type ExotelSampleRate,
   exotelFormat,
   formatName,
@@ -160,6 +159,7 @@ export class Call implements Tickable {
   private finalized = false;
 
   private readonly stats = new CallStats();
+  private readonly dtmf: DtmfCollector;
   private endWhenDone: { reason: EndReason; detail: string | undefined; deadline: number } | null = null;
   private endWhenDoneTimer: NodeJS.Timeout | null = null;
 
@@ -189,7 +189,6 @@ export class Call implements Tickable {
       this.close(pending.reason, pending.detail);
     }
   };
-  private readonly dtmf: DtmfCollector;
 
   constructor(
     private readonly exotel: WebSocket,
@@ -426,7 +425,7 @@ export class Call implements Tickable {
       return;
     }
     const bytes = base64DecodedLength(b64);
-    const ms = durationMs(bytes, exotelFormat(this.sampleRate));
+    const ms = (bytes * 500) / this.sampleRate; // PCM16: 2 bytes a sample
     this.stats.framesIn++;
     this.stats.bytesIn += bytes;
     this.stats.callerAudioMs += ms;

@@ -138,6 +138,7 @@ export async function awaitOutcome(
   let transfer: TransferDecision | undefined;
   let outcome: CallOutcome | undefined;
   let active = false;
+  let warned = false;
   for (;;) {
     try {
       [transfer, outcome] = await Promise.all([state.getTransfer(callSid), state.getOutcome(callSid)]);
@@ -146,11 +147,15 @@ export async function awaitOutcome(
       if (!active) active = await state.isActive(callSid);
       if (!active) break;
     } catch (err) {
-      log.warn(
-        { event: "state_read_failed", err: { message: (err as Error).message } },
-        "state store read failed",
-      );
-      break;
+      // A slow or flapping store: keep trying within the wait, since answering "finished" would
+      // hang up on a caller the agent meant to transfer.
+      if (!warned) {
+        warned = true;
+        log.warn(
+          { event: "state_read_failed", err: { message: (err as Error).message } },
+          "state store read failed; retrying until PASSTHRU_WAIT_MS",
+        );
+      }
     }
     if (Date.now() >= deadline) break;
     await new Promise((r) => setTimeout(r, 100));
