@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { boolVar as bool, intVar as integer, optionalString as optional } from "../env-schema.js";
+import { validTimezone } from "./schemas.js";
 
 export type StreamSampleRate = 8000 | 16000 | 24000;
 
@@ -108,15 +109,6 @@ export function parseTransferNumbers(raw: string): Record<string, string[]> | st
     out[team] = [...(out[team] ?? []), ...numbers];
   }
   return out;
-}
-
-function validTimezone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat("en-US", { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Merged into the bridge's env schema. */

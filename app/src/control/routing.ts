@@ -24,7 +24,13 @@ import { z } from "zod";
 import { ConfigError } from "../config.js";
 import type { ConversationOverrides, DynamicVariables } from "../elevenlabs/messages.js";
 import { PHONE } from "./config.js";
-import { agentIdSchema, dynamicVariablesSchema, overridesSchema, variableNameSchema } from "./schemas.js";
+import {
+  agentIdSchema,
+  dynamicVariablesSchema,
+  overridesSchema,
+  validTimezone,
+  variableNameSchema,
+} from "./schemas.js";
 
 const DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"] as const;
 type Day = (typeof DAYS)[number];
@@ -119,15 +125,6 @@ export interface RouteQuery {
   readonly to: string;
   readonly params: Readonly<Record<string, string>>;
   readonly now: Date;
-}
-
-function validTimezone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat("en-US", { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**

@@ -34,3 +34,13 @@ export const overridesSchema = z
       .optional(),
   })
   .strict();
+
+/** An IANA time zone this Node.js knows (`Asia/Kolkata`). */
+export function validTimezone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
