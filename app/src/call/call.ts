@@ -615,7 +615,7 @@ export class Call implements Tickable {
       case "tentative_user_transcript":
       case "internal_tentative_agent_response":
       case "vad_score":
-        this.log.trace({ event: `agent_${event.type}` }, "agent event");
+        this.log.debug({ event: `agent_${event.type}` }, "agent event");
         return;
       case "unknown":
         this.log.debug({ event: "agent_unknown_event", name: event.name }, "ignoring unknown agent event");

@@ -49,7 +49,8 @@ export function parseAgentMessage(raw: string): AgentParseResult {
     case "audio": {
       const e = msg.audio_event;
       if (!isObj(e)) return fail("missing_field", "audio.audio_event");
-      if (typeof e.audio_base_64 !== "string") return fail("invalid_field", "audio.audio_base_64");
+      if (typeof e.audio_base_64 !== "string")
+        return fail(e.audio_base_64 === undefined ? "missing_field" : "invalid_field", "audio.audio_base_64");
       const eventId = num(e.event_id);
       if (eventId === undefined) return fail("missing_field", "audio.event_id");
       return ok({ type: "audio", audioBase64: e.audio_base_64, eventId });
