@@ -154,9 +154,13 @@ export class Call implements Tickable {
   private lastCallerFrameAt: number;
   private endReason: EndReason = "internal_error";
   private endDetail: string | undefined;
-  private drainingPlayout = false;
   private exotelClosed = false;
   private finalized = false;
+
+  /** The agent ended the call and its queued audio is playing out before Exotel is closed. */
+  private get drainingPlayout(): boolean {
+    return this.playout.draining;
+  }
 
   private readonly stats = new CallStats();
   private readonly dtmf: DtmfCollector;
@@ -772,7 +776,6 @@ export class Call implements Tickable {
 
   /** Sends what the pacing allows now; keeps the call on the shared ticker while anything waits. */
   private pump(now: number): boolean {
-    this.playout.draining = this.drainingPlayout;
     const waiting = this.playout.pump(now);
     if (waiting && !this.ticking) {
       this.ticking = true;
@@ -879,7 +882,7 @@ export class Call implements Tickable {
     const agentSide = info.by === "agent" || reason === "max_duration";
     const somethingToPlay = this.playout.bufferedBytes > 0 || this.playout.queuedMs(this.deps.now()) > 0;
     if (agentSide && somethingToPlay && !this.exotelClosed && prior === "active") {
-      this.drainingPlayout = true;
+      this.playout.draining = true;
       this.link.close();
       this.playoutTimer = setTimeout(() => this.closeSockets(), this.deps.config.limits.closePlayoutMaxMs);
       this.pump(this.deps.now());
@@ -901,7 +904,7 @@ export class Call implements Tickable {
   private closeSockets(): void {
     if (this.playoutTimer) clearTimeout(this.playoutTimer);
     this.playoutTimer = null;
-    this.drainingPlayout = false;
+    this.playout.draining = false;
     this.link.close();
     if (!this.exotelClosed) {
       const ws = this.exotel;
