@@ -21,6 +21,12 @@ export interface RelaySummary {
   readonly runs: number;
   /** Medians across runs. */
   readonly cpuMsPerCallS: number;
+  /**
+   * The JavaScript (main) thread's share of cpuMsPerCallS. The rest is V8's helper threads (concurrent
+   * marking, parallel scavenges, sweeping) and libuv's pool: it shows whether a CPU gap is the relay's
+   * own work or garbage collection of its heap.
+   */
+  readonly mainThreadCpuMsPerCallS: number;
   readonly rssPerCallKiB: number;
   readonly idleRssKiB: number;
   readonly peakRssKiB: number;
@@ -64,6 +70,8 @@ export interface PathSummary {
   readonly ratios?: {
     readonly cpu: number;
     readonly rss: number;
+    /** JavaScript thread only (see RelaySummary.mainThreadCpuMsPerCallS). */
+    readonly cpuMainThread: number;
     /** Median of the per-pair ratios (each bridge run against its neighbouring baseline run). */
     readonly cpuPaired: number;
     readonly rssPaired: number;
@@ -80,6 +88,9 @@ function summarise(records: readonly RunRecord[]): RelaySummary {
   return {
     runs: r.length,
     cpuMsPerCallS: m((x) => x.server.cpuMsPerCallS),
+    mainThreadCpuMsPerCallS: m((x) =>
+      x.server.cpuMs > 0 ? (x.server.cpuMsPerCallS * x.server.mainThreadCpuMs) / x.server.cpuMs : 0,
+    ),
     rssPerCallKiB: m((x) => x.server.rssPerCallKiB),
     idleRssKiB: m((x) => x.server.idleRssKiB),
     peakRssKiB: m((x) => x.server.peakRssKiB),
@@ -136,6 +147,7 @@ export function summarisePaths(
       ratios = {
         cpu: round(bridge.cpuMsPerCallS / baseline.cpuMsPerCallS, 3),
         rss: round(bridge.rssPerCallKiB / baseline.rssPerCallKiB, 3),
+        cpuMainThread: round(bridge.mainThreadCpuMsPerCallS / baseline.mainThreadCpuMsPerCallS, 3),
         cpuPaired: round(
           paired((x) => x.server.cpuMsPerCallS),
           3,
@@ -267,6 +279,12 @@ export function formatTable(options: BenchOptions, summary: Record<string, PathS
     if (s.ratios) {
       lines.push(
         `${pad("bridge/baseline", 18, true)} ${pad(`${s.ratios.cpu.toFixed(2)}x`, 13)} ${pad(`${s.ratios.rss.toFixed(2)}x`, 12)}   (paired-run medians: CPU ${s.ratios.cpuPaired.toFixed(2)}x, RSS ${s.ratios.rssPaired.toFixed(2)}x)`,
+      );
+    }
+    if (s.ratios && s.baseline && s.bridge) {
+      const helpers = (r: RelaySummary) => (r.cpuMsPerCallS - r.mainThreadCpuMsPerCallS).toFixed(3);
+      lines.push(
+        `  of which the JavaScript thread: baseline ${s.baseline.mainThreadCpuMsPerCallS.toFixed(3)}, bridge ${s.bridge.mainThreadCpuMsPerCallS.toFixed(3)} = ${s.ratios.cpuMainThread.toFixed(2)}x; other threads (V8 GC helpers, libuv): ${helpers(s.baseline)} / ${helpers(s.bridge)}`,
       );
     }
     const floor = [s.baseline, s.bridge].filter((r): r is RelaySummary => r !== undefined);
