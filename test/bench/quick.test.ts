@@ -38,7 +38,7 @@ describe("npm run bench -- --quick", () => {
       for (const pathName of ["passthrough", "resample"]) {
         const s = report.summary[pathName];
         assert.ok(s, `summary for ${pathName}`);
-        for (const key of ["cpu", "rss", "cpuPaired", "rssPaired"]) {
+        for (const key of ["cpu", "rss", "cpuPaired", "rssPaired", "cpuMainThread"]) {
           assert.ok(Number.isFinite(s.ratios[key]) && s.ratios[key] > 0, `${pathName} ratio ${key}`);
         }
         for (const relay of ["baseline", "bridge"]) {
@@ -53,6 +53,11 @@ describe("npm run bench -- --quick", () => {
           ]) {
             assert.ok(Number.isFinite(r[key]), `${pathName} ${relay} ${key}`);
           }
+          // The JavaScript thread's share is part of the process's CPU, never more.
+          assert.ok(
+            r.mainThreadCpuMsPerCallS > 0 && r.mainThreadCpuMsPerCallS <= r.cpuMsPerCallS,
+            `${pathName} ${relay}: main-thread CPU ${r.mainThreadCpuMsPerCallS} of ${r.cpuMsPerCallS}`,
+          );
           assert.equal(r.framesLost, 0, `${pathName} ${relay}: caller frames lost`);
           assert.equal(r.orderMismatches, 0, `${pathName} ${relay}: caller frames out of order`);
           assert.equal(r.callsNotOk, 0, `${pathName} ${relay}: calls that did not complete`);
