@@ -268,9 +268,20 @@ export interface RedisServer {
 }
 
 /** A throwaway redis-server on a free loopback port, no persistence, optional password. */
-export async function startRedis(binary: string, password?: string): Promise<RedisServer> {
+/** TLS for a test redis-server: its certificate and key files (PEM). */
+export interface RedisTls {
+  readonly certFile: string;
+  readonly keyFile: string;
+}
+
+export async function startRedis(binary: string, password?: string, tls?: RedisTls): Promise<RedisServer> {
   const port = await freePort();
-  const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
+  // With TLS, only the TLS port listens (as Memorystore with in-transit encryption does).
+  const args = tls
+    ? ["--port", "0", "--tls-port", String(port), "--tls-cert-file", tls.certFile]
+    : ["--port", String(port)];
+  if (tls) args.push("--tls-key-file", tls.keyFile, "--tls-auth-clients", "no");
+  args.push("--bind", "127.0.0.1", "--save", "", "--appendonly", "no");
   if (password !== undefined) args.push("--requirepass", password);
   const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
@@ -290,8 +301,8 @@ export async function startRedis(binary: string, password?: string): Promise<Red
     port,
     url:
       password !== undefined
-        ? `redis://:${encodeURIComponent(password)}@127.0.0.1:${port}`
-        : `redis://127.0.0.1:${port}`,
+        ? `${tls ? "rediss" : "redis"}://:${encodeURIComponent(password)}@127.0.0.1:${port}`
+        : `${tls ? "rediss" : "redis"}://127.0.0.1:${port}`,
     process: child,
     stop: async () => {
       if (child.exitCode !== null) return;

@@ -9,9 +9,11 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { RedisStore } from "../../app/src/control/redis-store.js";
+import type { PeerCertificate } from "node:tls";
+import { RedisStore, redisServerIdentity } from "../../app/src/control/redis-store.js";
 import { createLogger } from "../../app/src/log.js";
 import type { LocalAgent } from "../../scripts/lib/local-agent.js";
 import {
@@ -89,6 +91,74 @@ describe("RedisStore", { skip }, () => {
       !logs.raw.includes(PASSWORD) && !logs.raw.includes("wrong-password-123"),
       "no credential in logs",
     );
+  });
+});
+
+/** Test-only certificates (test/fixtures/tls/README.md): the server's names 127.0.0.1 only in its CN. */
+const TLS_DIR = path.resolve(import.meta.dirname, "../fixtures/tls");
+const REDIS_TLS = {
+  certFile: path.join(TLS_DIR, "redis-server-cert.pem"),
+  keyFile: path.join(TLS_DIR, "redis-server-key.pem"),
+};
+const REDIS_CA = readFileSync(path.join(TLS_DIR, "redis-ca.pem"), "utf8");
+const OTHER_CA = readFileSync(path.join(TLS_DIR, "redis-other-ca.pem"), "utf8");
+
+describe("RedisStore over TLS (Memorystore with in-transit encryption)", { skip }, () => {
+  let redis: RedisServer;
+  before(async () => {
+    redis = await startRedis(binary as string, PASSWORD, REDIS_TLS);
+  });
+  after(async () => {
+    await redis.stop();
+  });
+
+  it("connects to rediss:// with the instance's CA, its IP named only in the certificate's CN", async () => {
+    const log = createLogger("silent");
+    const store = new RedisStore({ url: redis.url, keyPrefix: "t:", log, caCert: REDIS_CA });
+    try {
+      await store.ready();
+      assert.ok(store.isReady, "TLS session up");
+      await store.set("k", "over tls", 60_000);
+      assert.equal(await store.get("k"), "over tls");
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("refuses a server whose certificate another CA signed, and says so once", async () => {
+    const logs = new Logs();
+    const store = new RedisStore({
+      url: redis.url,
+      keyPrefix: "t:",
+      log: createLogger("debug", logs.destination),
+      caCert: OTHER_CA,
+      connectTimeoutMs: 2000,
+    });
+    try {
+      await store.ready();
+      assert.equal(store.isReady, false);
+      await assert.rejects(() => store.get("k"));
+      await sleep(400);
+      assert.equal(logs.events("state_store_down").length, 1, "one line per outage, not per retry");
+      assert.ok(!logs.raw.includes(PASSWORD), "no credential in logs");
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("accepts a CN-only IP name only when it is exactly the host, and never over an IP SAN", () => {
+    const cert = (cn: string, san?: string) =>
+      ({
+        subject: { CN: cn },
+        ...(san !== undefined && { subjectaltname: san }),
+      }) as unknown as PeerCertificate;
+    assert.equal(redisServerIdentity("10.1.2.3", cert("10.1.2.3")), undefined);
+    assert.ok(redisServerIdentity("10.1.2.3", cert("10.1.2.4")) instanceof Error);
+    assert.ok(redisServerIdentity("10.1.2.3", cert("10.1.2.3", "IP Address:10.9.9.9")) instanceof Error);
+    assert.equal(redisServerIdentity("10.1.2.3", cert("x", "IP Address:10.1.2.3")), undefined);
+    // Host names keep Node's rules untouched.
+    assert.equal(redisServerIdentity("redis.internal", cert("x", "DNS:redis.internal")), undefined);
+    assert.ok(redisServerIdentity("redis.internal", cert("redis.other")) instanceof Error);
   });
 });
 

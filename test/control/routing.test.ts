@@ -218,6 +218,19 @@ describe("call-control configuration", () => {
     const redis = configError(() => loadConfig({ ...base, REDIS_URL: "http://:hunter2@x" }));
     assert.match(redis, /REDIS_URL must be redis:\/\/ or rediss:\/\//);
     assert.ok(!redis.includes("hunter2"));
+    const pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+    assert.match(
+      configError(() => loadConfig({ ...base, REDIS_URL: "redis://:hunter2@x:6379", REDIS_CA_CERT: pem })),
+      /REDIS_CA_CERT needs a rediss:\/\/ REDIS_URL/,
+    );
+    assert.match(
+      configError(() =>
+        loadConfig({ ...base, REDIS_URL: "rediss://:hunter2@x:6378", REDIS_CA_CERT: "nope" }),
+      ),
+      /REDIS_CA_CERT must be PEM/,
+    );
+    const tls = loadConfig({ ...base, REDIS_URL: "rediss://:hunter2@x:6378", REDIS_CA_CERT: pem });
+    assert.equal(tls.control.state.redisCaCert, pem);
   });
 
   it("requires EXOTEL_WEBHOOK_TOKEN when dynamic URLs would carry the Basic credential", () => {

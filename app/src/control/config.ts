@@ -22,6 +22,8 @@ export interface ControlConfig {
   readonly state: {
     /** Unset: in-process memory (one instance). */
     readonly redisUrl: string | undefined;
+    /** PEM CA for a rediss:// URL (REDIS_CA_CERT). */
+    readonly redisCaCert: string | undefined;
     readonly keyPrefix: string;
     /** How long per-call state (transfer decisions, outcomes, outbound plans) is kept. */
     readonly ttlMs: number;
@@ -132,6 +134,11 @@ export const CONTROL_ENV = {
       return "must be redis://[:password@]host:port or rediss://...";
     }
   }),
+  // The CA that signs the Redis server's certificate (Memorystore's per-instance CA when in-transit
+  // encryption is on), PEM; with a rediss:// REDIS_URL. Without it, rediss:// trusts Node's public CAs.
+  REDIS_CA_CERT: optional((v) =>
+    v.includes("-----BEGIN CERTIFICATE-----") ? undefined : "must be PEM (-----BEGIN CERTIFICATE-----)",
+  ),
   REDIS_KEY_PREFIX: optional((v) =>
     /^[A-Za-z0-9:_.-]{1,64}$/.test(v) ? undefined : "must be 1-64 of A-Z a-z 0-9 : _ . -",
   ),
@@ -238,6 +245,9 @@ export function controlConfig(
     };
   }
 
+  if (e.REDIS_CA_CERT !== undefined && !e.REDIS_URL?.startsWith("rediss:"))
+    problems.push("REDIS_CA_CERT needs a rediss:// REDIS_URL (TLS)");
+
   if (e.ROUTING_TABLE_FILE !== undefined && e.ROUTING_TABLE !== undefined)
     problems.push("ROUTING_TABLE_FILE and ROUTING_TABLE are both set: use one");
 
@@ -251,6 +261,7 @@ export function controlConfig(
     toolTimeoutMs: e.CLIENT_TOOL_TIMEOUT_MS,
     state: {
       redisUrl: e.REDIS_URL,
+      redisCaCert: e.REDIS_CA_CERT,
       keyPrefix: e.REDIS_KEY_PREFIX ?? "exotel-bridge:",
       ttlMs: e.CALL_STATE_TTL_S * 1000,
       timeoutMs: e.STATE_TIMEOUT_MS,

@@ -60,7 +60,12 @@ export function buildControl(options: ControlOptions): Control {
   const store =
     options.store ??
     (c.state.redisUrl !== undefined
-      ? new RedisStore({ url: c.state.redisUrl, keyPrefix: c.state.keyPrefix, log })
+      ? new RedisStore({
+          url: c.state.redisUrl,
+          keyPrefix: c.state.keyPrefix,
+          log,
+          ...(c.state.redisCaCert !== undefined && { caCert: c.state.redisCaCert }),
+        })
       : new MemoryStore());
   const local = store.kind === "memory" ? undefined : new MemoryStore();
   const state = new CallState(store, c.state.ttlMs, c.state.timeoutMs, local);
