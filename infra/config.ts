@@ -59,6 +59,7 @@ export const MANAGED_ENV = new Set([
   "MAX_CONCURRENT_CALLS",
   "DRAIN_TIMEOUT_MS",
   "REDIS_URL",
+  "REDIS_CA_CERT",
   "RECORDINGS_BUCKET",
   "ROUTING_TABLE",
   ...Object.values(CALL_CONTROL_SECRETS),
@@ -120,6 +121,8 @@ export interface BridgeConfig {
     readonly store: StateStoreKind;
     readonly redisTier: RedisTier;
     readonly redisMemoryGb: number;
+    /** Memorystore in-transit encryption (TLS, server authentication by the instance's CA). */
+    readonly redisTls: boolean;
     /** Subnet for Cloud Run's Direct VPC egress. */
     readonly subnetCidr: string;
   };
@@ -285,6 +288,9 @@ export function loadConfig(): BridgeConfig {
   }
   const redisMemoryGb = readInt(cfg, "redisMemoryGb", 1, problems); // the smallest; calls need kilobytes
   inRange("redisMemoryGb", redisMemoryGb, 1, 300, problems);
+  // TLS by default: call state holds phone numbers. Memorystore fixes this at creation, so changing
+  // it replaces the instance (its keys are minutes-long call state, rebuilt by the next calls).
+  const redisTls = cfg.getBoolean("redisTls") ?? true;
   // A /24: 256 addresses, room for Direct VPC egress at the default maxInstances (two per instance).
   const subnetCidr = cfg.get("vpcSubnetCidr") ?? "10.8.0.0/24";
   const cidr = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(subnetCidr);
@@ -387,6 +393,7 @@ export function loadConfig(): BridgeConfig {
       store: stateStore as StateStoreKind,
       redisTier: redisTier as RedisTier,
       redisMemoryGb,
+      redisTls,
       subnetCidr,
     },
   });

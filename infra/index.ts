@@ -52,6 +52,7 @@ const state =
           subnetCidr: cfg.state.subnetCidr,
           tier: cfg.state.redisTier,
           memorySizeGb: cfg.state.redisMemoryGb,
+          tls: cfg.state.redisTls,
           deletionProtection: cfg.deletionProtection,
           labels: { ...cfg.labels },
         },
@@ -59,6 +60,9 @@ const state =
       )
     : undefined;
 if (state !== undefined) secretInputs.push({ envName: "REDIS_URL", value: state.redisUrl });
+// The CA certificate is public; it rides in Secret Manager only because that is how this stack hands
+// the service values known after deployment.
+if (state?.caCerts !== undefined) secretInputs.push({ envName: "REDIS_CA_CERT", value: state.caCerts });
 for (const [envName, value] of Object.entries(cfg.secrets.callControl)) secretInputs.push({ envName, value });
 
 // Call recordings (issue 7): a private bucket the runtime identity may only create objects in.

@@ -7,9 +7,10 @@
 // VPC, expiry built into SET ... PX. Why Direct VPC egress and not a Serverless VPC Access
 // connector: no connector VMs to pay for and size, and only private ranges go through the VPC
 // (PRIVATE_RANGES_ONLY), so ElevenLabs and Exotel traffic keeps its direct path.
-// AUTH is on (the AUTH string reaches the bridge only inside REDIS_URL, a Secret Manager secret);
-// in-transit TLS is off: the traffic never leaves the private network and the bridge would otherwise
-// need the instance's CA certificate.
+// AUTH is on (the AUTH string reaches the bridge only inside REDIS_URL, a Secret Manager secret), and
+// by default in-transit encryption too (SERVER_AUTHENTICATION): the bridge connects with rediss:// and
+// verifies the server against the instance's own CA (REDIS_CA_CERT, every CA the instance lists, so a
+// CA rotation needs only a new revision). Without TLS the state crosses the VPC in clear text.
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import type { RedisTier } from "../config";
@@ -29,6 +30,8 @@ export interface SharedStateArgs {
   subnetCidr: string;
   tier: RedisTier;
   memorySizeGb: number;
+  /** In-transit encryption; fixed at creation (changing it replaces the instance). */
+  tls: boolean;
   deletionProtection: boolean;
   labels: Record<string, string>;
 }
@@ -40,8 +43,10 @@ export interface VpcEgress {
 }
 
 export class SharedState extends pulumi.ComponentResource {
-  /** `redis://:<auth>@<host>:<port>`, secret. */
+  /** `redis://:<auth>@<host>:<port>` (`rediss://` with TLS), secret. */
   readonly redisUrl: pulumi.Output<string>;
+  /** With TLS: the instance's CA certificates (PEM, concatenated) for REDIS_CA_CERT. */
+  readonly caCerts: pulumi.Output<string> | undefined;
   readonly host: pulumi.Output<string>;
   readonly vpc: VpcEgress;
 
@@ -84,7 +89,7 @@ export class SharedState extends pulumi.ComponentResource {
         authorizedNetwork: network.id,
         connectMode: "DIRECT_PEERING",
         authEnabled: true,
-        transitEncryptionMode: "DISABLED",
+        transitEncryptionMode: args.tls ? "SERVER_AUTHENTICATION" : "DISABLED",
         // Keys carry their own TTL; under memory pressure evict those closest to expiry first.
         redisConfigs: { "maxmemory-policy": "volatile-ttl" },
         deletionProtection: args.deletionProtection,
@@ -93,9 +98,14 @@ export class SharedState extends pulumi.ComponentResource {
       { parent: this },
     );
     this.host = redis.host;
+    // With TLS Memorystore listens on 6378; `port` reports whichever applies.
+    const scheme = args.tls ? "rediss" : "redis";
     this.redisUrl = pulumi.secret(
-      pulumi.interpolate`redis://:${redis.authString}@${redis.host}:${redis.port}`,
+      pulumi.interpolate`${scheme}://:${redis.authString}@${redis.host}:${redis.port}`,
     );
+    this.caCerts = args.tls
+      ? redis.serverCaCerts.apply((cas) => cas.map((c) => c.cert.trim()).join("\n"))
+      : undefined;
     this.vpc = { network: network.name, subnetwork: subnet.name };
     this.registerOutputs({ host: this.host, network: network.name, subnetwork: subnet.name });
   }

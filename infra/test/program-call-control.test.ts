@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, loadConfig } from "../config";
 import {
   MOCK_REDIS_AUTH,
+  MOCK_REDIS_CAS,
   MOCK_REDIS_HOST,
   MOCK_SECRET_VERSION,
   ofType,
@@ -117,6 +118,7 @@ describe("shared state on Memorystore", () => {
     assert.equal(redis.connectMode, "DIRECT_PEERING");
     assert.equal(redis.authorizedNetwork, `projects/${PROJECT_ID}/global/networks/${SERVICE}-vpc`);
     assert.deepEqual(redis.redisConfigs, { "maxmemory-policy": "volatile-ttl" });
+    assert.equal(redis.transitEncryptionMode, "SERVER_AUTHENTICATION", "TLS unless redisTls is false");
   });
 
   it("joins the service to the subnet for private ranges only", () => {
@@ -134,16 +136,27 @@ describe("shared state on Memorystore", () => {
       version: MOCK_SECRET_VERSION,
     });
     const version = ofType(run, "gcp:secretmanager/secretVersion:SecretVersion").find((v) =>
-      strings(v.inputs.secretData).some((s) => s.text.startsWith("redis://")),
+      strings(v.inputs.secretData).some((s) => s.text.startsWith("rediss://")),
     );
     assert.ok(version, "a secret version holds the URL");
     const [data] = strings(version.inputs.secretData);
-    assert.equal(data?.text, `redis://:${MOCK_REDIS_AUTH}@${MOCK_REDIS_HOST}:6379`);
+    assert.equal(data?.text, `rediss://:${MOCK_REDIS_AUTH}@${MOCK_REDIS_HOST}:6378`);
     assert.equal(data?.insideSecret, true);
     const accessors = ofType(run, "gcp:secretmanager/secretIamMember:SecretIamMember").map(
       (r) => plain(r.inputs) as Record<string, unknown>,
     );
     assert.ok(accessors.some((a) => String(a.secretId).endsWith(`${SERVICE}-redis-url`) && a.member === sa));
+  });
+
+  it("hands the bridge every CA the instance lists as REDIS_CA_CERT", () => {
+    const env = envs.find((e) => e.name === "REDIS_CA_CERT");
+    assert.equal(env?.value, undefined, "a reference, like the other values known only after deployment");
+    assert.equal(env?.valueSource?.secretKeyRef.secret, `${SERVICE}-redis-ca-cert`);
+    const version = ofType(run, "gcp:secretmanager/secretVersion:SecretVersion").find((v) =>
+      strings(v.inputs.secretData).some((s) => s.text.includes("MOCKCAONE")),
+    );
+    const [data] = strings(version?.inputs.secretData);
+    assert.equal(data?.text, MOCK_REDIS_CAS.map((c) => c.trim()).join("\n"));
   });
 
   it("never lets the AUTH string appear outside that secret version", () => {

@@ -13,6 +13,11 @@ export const MOCK_SECRET_VERSION = "7";
 /** What the mocked Memorystore instance reports (issue 7's shared state). */
 export const MOCK_REDIS_HOST = "10.9.0.3";
 export const MOCK_REDIS_AUTH = "mock-redis-auth-string-8c1d";
+/** The CAs a TLS instance lists (two during a rotation); not real certificates. */
+export const MOCK_REDIS_CAS = [
+  "-----BEGIN CERTIFICATE-----\nMOCKCAONE\n-----END CERTIFICATE-----\n",
+  "-----BEGIN CERTIFICATE-----\nMOCKCATWO\n-----END CERTIFICATE-----\n",
+];
 
 /** Pulumi's wire marker for a secret value inside mocked resource inputs. */
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -94,7 +99,15 @@ function computed(type: string, name: string, inputs: Record<string, unknown>): 
         selfLink: `https://www.googleapis.com/compute/v1/projects/${i.project}/regions/${i.region}/subnetworks/${i.name}`,
       };
     case "gcp:redis/instance:Instance":
-      return { host: MOCK_REDIS_HOST, port: 6379, authString: MOCK_REDIS_AUTH };
+      // With in-transit encryption Memorystore serves TLS on 6378 and lists its CAs.
+      return i.transitEncryptionMode === "SERVER_AUTHENTICATION"
+        ? {
+            host: MOCK_REDIS_HOST,
+            port: 6378,
+            authString: MOCK_REDIS_AUTH,
+            serverCaCerts: MOCK_REDIS_CAS.map((cert) => ({ cert })),
+          }
+        : { host: MOCK_REDIS_HOST, port: 6379, authString: MOCK_REDIS_AUTH };
     case "gcp:logging/projectSink:ProjectSink":
       return {
         writerIdentity: `serviceAccount:service-${PROJECT_NUMBER}@gcp-sa-logging.iam.gserviceaccount.com`,
@@ -120,10 +133,12 @@ async function resolve<T>(o: pulumi.Output<T>): Promise<{ value: T; secret: bool
  * Installs config (keys as in Pulumi.<stack>.yaml, e.g. `exotel-bridge:concurrency`), sets mocks,
  * imports the program and waits until every registration has happened.
  */
-export async function runProgram(config: Record<string, string>, secretKeys: string[]): Promise<ProgramRun> {
+/**
+ * Pulumi mocks with this file's resource model, for testing a component on its own (no program);
+ * returns what has been registered so far.
+ */
+export async function useMocks(invokes: ProgramRun["invokes"] = []): Promise<() => readonly Recorded[]> {
   const resources: Recorded[] = [];
-  const invokes: ProgramRun["invokes"] = [];
-  pulumi.runtime.setAllConfig(config, secretKeys);
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
@@ -143,6 +158,14 @@ export async function runProgram(config: Record<string, string>, secretKeys: str
     "dev",
     false,
   );
+  return () => resources;
+}
+
+export async function runProgram(config: Record<string, string>, secretKeys: string[]): Promise<ProgramRun> {
+  const invokes: ProgramRun["invokes"] = [];
+  pulumi.runtime.setAllConfig(config, secretKeys);
+  const recorded = await useMocks(invokes);
+  const resources = recorded() as Recorded[];
 
   // Imported only now: the program reads config and registers resources at import time.
   const exports = require("../../index") as Record<string, unknown>;
