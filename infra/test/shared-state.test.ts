@@ -13,12 +13,11 @@ import {
   MOCK_REDIS_HOST,
   PROJECT_ID,
   plain,
+  resolve,
   useMocks,
 } from "./support/harness";
 
-async function value<T>(o: pulumi.Output<T>): Promise<T> {
-  return new Promise((resolve) => o.apply(resolve));
-}
+const value = async <T>(o: pulumi.Output<T>): Promise<T> => (await resolve(o)).value;
 
 describe("SharedState", () => {
   it("without TLS: DISABLED, redis:// on 6379, no CA; with TLS: rediss://, the port reported, every CA", async () => {

@@ -38,9 +38,9 @@ class PipelineConverter implements AudioConverter {
   }
 
   convert(chunk: Buffer): Buffer {
-    let pcm = this.from.encoding === "ulaw" ? ulawToPcm16(chunk) : this.aligner.push(chunk);
-    if (this.resampler !== null && pcm.length > 0) pcm = this.resampler.process(pcm);
-    return this.to.encoding === "ulaw" ? pcm16ToUlaw(pcm) : pcm;
+    const parts: Buffer[] = [];
+    this.convertInto(chunk, (out) => parts.push(Buffer.from(out)));
+    return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
   }
 
   convertInto(chunk: Buffer, sink: (out: Buffer) => void): void {

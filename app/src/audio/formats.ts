@@ -43,8 +43,13 @@ export function isExotelSampleRate(rate: number): rate is ExotelSampleRate {
   return rate === 8000 || rate === 16000 || rate === 24000;
 }
 
+const EXOTEL_FORMATS: ReadonlyMap<number, AudioFormat> = new Map(
+  EXOTEL_SAMPLE_RATES.map((rate) => [rate, Object.freeze({ encoding: "pcm16", sampleRate: rate })]),
+);
+
+/** One shared, frozen format per rate: called per caller frame, so it must not allocate. */
 export function exotelFormat(sampleRate: ExotelSampleRate): AudioFormat {
-  return { encoding: "pcm16", sampleRate };
+  return EXOTEL_FORMATS.get(sampleRate) as AudioFormat;
 }
 
 export function sameFormat(a: AudioFormat, b: AudioFormat): boolean {

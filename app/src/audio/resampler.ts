@@ -100,22 +100,9 @@ export class Resampler {
 
   /** Resamples whole PCM16 LE samples (even byte length); keeps filter state for the next chunk. */
   process(pcm: Buffer): Buffer {
-    if (this.state === 0) throw new Error("resampler used after destroy()");
-    const totalIn = pcm.length >> 1;
-    if (totalIn === 0) return Buffer.alloc(0);
-    const first = this.slice(pcm, 0, Math.min(SLICE_SAMPLES, totalIn));
-    // Chunks of one slice (every chunk a call sees) come out in one piece, without a parts list.
-    if (first.consumed >= totalIn) return first.out;
-    const parts: Buffer[] = [first.out];
-    let outBytes = first.out.length;
-    let offset = first.consumed;
-    while (offset < totalIn) {
-      const { out, consumed } = this.slice(pcm, offset, Math.min(SLICE_SAMPLES, totalIn - offset));
-      parts.push(out);
-      outBytes += out.length;
-      offset += consumed;
-    }
-    return Buffer.concat(parts, outBytes);
+    const parts: Buffer[] = [];
+    this.processInto(pcm, (out) => parts.push(Buffer.from(out)));
+    return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
   }
 
   /**
@@ -133,20 +120,10 @@ export class Resampler {
     }
   }
 
-  /** Resamples `n` samples of `pcm` from sample `offset` through the shared scratch buffers. */
-  private slice(pcm: Buffer, offset: number, n: number): { out: Buffer; consumed: number } {
-    const produced = this.run(pcm, offset, n);
-    const outPtr = scratch.outPtr;
-    return {
-      out: Buffer.from(speex.HEAPU8.subarray(outPtr, outPtr + produced * 2)),
-      consumed: this.consumed,
-    };
-  }
-
   /** Input samples the last run() consumed. */
   private consumed = 0;
 
-  /** One process_int call; returns the samples produced (left in the scratch output). */
+  /** Resamples `n` samples of `pcm` from sample `offset`; returns the samples produced (left in the scratch output). */
   private run(pcm: Buffer, offset: number, n: number): number {
     const { inPtr, lenPtr } = scratch;
     const outPtr = scratch.outPtr;

@@ -11,6 +11,7 @@ import WebSocket from "ws";
 import { describeConversion } from "../audio/converter.js";
 import {
   type AudioFormat,
+  durationMs,
   type ExotelSampleRate,
   exotelFormat,
   formatName,
@@ -429,7 +430,7 @@ export class Call implements Tickable {
       return;
     }
     const bytes = base64DecodedLength(b64);
-    const ms = (bytes * 500) / this.sampleRate; // PCM16: 2 bytes a sample
+    const ms = durationMs(bytes, exotelFormat(this.sampleRate));
     this.stats.framesIn++;
     this.stats.bytesIn += bytes;
     this.stats.callerAudioMs += ms;

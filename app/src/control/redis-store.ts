@@ -8,9 +8,6 @@
  * holding a call's setup; the client reconnects in the background with capped backoff. The URL
  * (which may carry the AUTH string) is never logged.
  */
-// Type only: the client library (~5 MB of heap) is loaded when a RedisStore is created, so a bridge
-// without REDIS_URL never pays for it.
-
 import { isIP } from "node:net";
 import { checkServerIdentity, type PeerCertificate } from "node:tls";
 import type { createClient } from "@redis/client";
@@ -63,6 +60,8 @@ export class RedisStore implements StateStore {
       this.settleFirst = resolve;
     });
     const tls = new URL(options.url).protocol === "rediss:";
+    // Loaded here, not imported at the top (only its type is): the client library is ~5 MB of heap,
+    // which a bridge without REDIS_URL never pays for.
     this.clientReady = import("@redis/client").then(({ createClient }) => {
       const client = createClient({
         url: options.url,

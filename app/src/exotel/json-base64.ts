@@ -21,9 +21,10 @@ const STAND_IN_JSON = JSON.stringify(STAND_IN).slice(1, -1);
 /** The frame was not JSON at all. */
 export const NOT_JSON: unique symbol = Symbol("not JSON");
 
-type Obj = Record<string, unknown>;
+export type Obj = Record<string, unknown>;
 
-function isObj(v: unknown): v is Obj {
+/** A JSON object (not null, not an array). */
+export function isObj(v: unknown): v is Obj {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 

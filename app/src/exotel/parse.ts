@@ -4,7 +4,7 @@
  * as numbers or strings ("8000", "8000Hz"), unknown keys and events ignored.
  */
 
-import { NOT_JSON, parseWithBase64Field } from "./json-base64.js";
+import { isObj, NOT_JSON, type Obj, parseWithBase64Field } from "./json-base64.js";
 import type {
   ExotelEvent,
   ExotelMediaFormat,
@@ -13,8 +13,6 @@ import type {
   ExotelStart,
   MediaEvent,
 } from "./messages.js";
-
-type Obj = Record<string, unknown>;
 
 const MAX_CUSTOM_PARAMETERS = 16;
 const MAX_PARAM_NAME = 64;
@@ -25,10 +23,6 @@ const DTMF_DIGIT_RE = /^[0-9*#A-Da-d]$/;
 
 function fail(code: ExotelParseErrorCode, detail: string): ExotelParseResult {
   return { ok: false, error: { code, detail } };
-}
-
-function isObj(v: unknown): v is Obj {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 /** Reads `snake` or its camelCase twin. */
@@ -116,7 +110,7 @@ function parseStart(msg: Obj, sequence: number | undefined, topSid: string | und
 
 /** Parses one text frame. `raw` is whatever the socket delivered as text. */
 export function parseExotelMessage(raw: string): ExotelParseResult {
-  // Media frames are ~97% payload: parsed without scanning it (wire/json-base64.ts).
+  // Media frames are ~97% payload: parsed without scanning it (exotel/json-base64.ts).
   const msg = parseWithBase64Field(raw, "media", '"payload":"');
   if (msg === NOT_JSON) return fail("invalid_json", `not JSON (${raw.length} chars)`);
   if (!isObj(msg)) return fail("not_an_object", typeof msg);

@@ -124,7 +124,7 @@ function idFor(type: string, inputs: Record<string, unknown>, name: string): str
   return `${name}-id`;
 }
 
-async function resolve<T>(o: pulumi.Output<T>): Promise<{ value: T; secret: boolean }> {
+export async function resolve<T>(o: pulumi.Output<T>): Promise<{ value: T; secret: boolean }> {
   const value = await new Promise<T>((res) => o.apply((v) => res(v)));
   return { value, secret: await pulumi.isSecret(o) };
 }
