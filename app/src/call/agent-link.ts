@@ -5,10 +5,10 @@
  * close is reported to the Call. The Call parses what arrives; this file knows no agent events.
  */
 import WebSocket from "ws";
+import { AgentConnectError, type AgentConnectErrorKind } from "../call-endings.js";
 import type { AgentEndpoints } from "../elevenlabs/hosts.js";
 import { publicConversationUrl } from "../elevenlabs/hosts.js";
 import { fetchSignedUrl } from "../elevenlabs/signed-url.js";
-import { AgentConnectError, type AgentConnectErrorKind } from "../errors.js";
 
 /** Connection attempts per call (the first plus one retry), all within the connect budget. */
 const MAX_ATTEMPTS = 2;

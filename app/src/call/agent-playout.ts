@@ -11,7 +11,7 @@ import { type AudioConverter, createConverter } from "../audio/converter.js";
 import { type AudioFormat, type ExotelSampleRate, exotelFormat } from "../audio/formats.js";
 import { Framer, type FramingRules, framingRules } from "../audio/framer.js";
 import { decodeBase64Transient } from "../audio/pcm16.js";
-import { PlayoutClock } from "../audio/playout.js";
+import { PlayoutClock } from "../audio/playout-clock.js";
 
 export interface PlayoutSink {
   /** A rule-abiding frame for Exotel, `ms` long, starting to play at `playAt` (call clock). */

@@ -6,6 +6,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "../log.js";
+import type { CallSummary } from "./summary.js";
 
 export class CallLogWriter {
   private disabled = false;
@@ -16,10 +17,10 @@ export class CallLogWriter {
     private readonly log: Logger,
   ) {}
 
-  write(summary: Record<string, unknown>): void {
+  write(summary: CallSummary): void {
     if (this.disabled) return;
-    const id = String(summary.call_sid || summary.stream_sid || "unknown").replace(/[^A-Za-z0-9_-]/g, "_");
-    const stamp = String(summary.started_at ?? new Date().toISOString()).replace(/[:.]/g, "-");
+    const id = (summary.call_sid || summary.stream_sid || "unknown").replace(/[^A-Za-z0-9_-]/g, "_");
+    const stamp = summary.started_at.replace(/[:.]/g, "-");
     const file = path.join(this.dir, `${stamp}_${id}.json`);
     this.ready ??= mkdir(this.dir, { recursive: true }).then(() => undefined);
     this.ready

@@ -3,11 +3,13 @@
  * (which agent, which variables), recordings, transfer decisions. The Call calls these; it does not
  * know what is behind them. All optional: a bridge without hooks behaves as configured by env.
  */
+import type { ExotelSampleRate } from "../audio/formats.js";
+import type { EndedBy, EndReason } from "../call-endings.js";
 import type { ConversationOverrides, DynamicVariables } from "../elevenlabs/messages.js";
-import type { EndedBy, EndReason } from "../errors.js";
+import type { CallSummary, RecordingFacts } from "./summary.js";
 
 /** What Exotel told us about the call, once `start` has arrived. */
-export interface CallInfo {
+export interface CallIdentity {
   readonly callId: string;
   readonly callSid: string;
   readonly streamSid: string;
@@ -16,7 +18,11 @@ export interface CallInfo {
   readonly to: string;
   /** Upgrade query merged with start.custom_parameters. */
   readonly customParameters: Readonly<Record<string, string>>;
-  readonly sampleRate: number;
+  readonly sampleRate: ExotelSampleRate;
+}
+
+/** The call as hooks and tools see it. */
+export interface CallInfo extends CallIdentity {
   /** `agent_id` the call asked for (URL or custom parameter), if any. */
   readonly requestedAgentId: string | undefined;
 }
@@ -47,7 +53,7 @@ export interface AudioTap {
   /** Barge-in: agent audio scheduled after `at` was never played. */
   cleared(at: number): void;
   /** Call over: finish and return facts for the summary (e.g. `{recording: "gs://..."}`). */
-  finish(): Promise<Readonly<Record<string, unknown>> | undefined>;
+  finish(): Promise<RecordingFacts | undefined>;
 }
 
 export interface CallHooks {
@@ -62,5 +68,5 @@ export interface CallHooks {
    */
   closing?(info: CallInfo, outcome: { readonly endReason: EndReason; readonly endedBy: EndedBy }): void;
   /** After the summary is logged (call logs, state for Exotel's follow-up HTTP requests). */
-  ended?(summary: Readonly<Record<string, unknown>>): void;
+  ended?(summary: CallSummary): void;
 }

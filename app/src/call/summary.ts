@@ -2,7 +2,79 @@
  * Per-call counters and the one `call_summary` record logged when a call ends. Kept apart from
  * the Call so the record's shape is visible in one place (log sinks and dashboards depend on it).
  */
-import type { EndedBy, EndReason } from "../errors.js";
+import type { EndedBy, EndReason } from "../call-endings.js";
+
+/** What a finished recording adds to the summary (see AudioTap.finish). */
+export interface RecordingFacts {
+  /** Where the recording is: a local file, or the object's URI once uploaded. */
+  readonly recording?: string;
+  readonly recording_s?: number;
+  /** Set while an upload outlives the summary, or when it failed (the local file is linked then). */
+  readonly recording_upload?: "pending" | "failed";
+  readonly recording_error?: string;
+}
+
+/** Facts from outside the Call appended to its summary: route labels, the recording. */
+export interface SummaryExtras extends RecordingFacts {
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+export interface AgentCloseRecord {
+  readonly code: number;
+  readonly reason: string;
+}
+
+export interface AgentErrorRecord {
+  readonly message: string;
+  readonly type?: string;
+  readonly code?: number;
+}
+
+/**
+ * The one `call_summary` record per call: logged, handed to the `ended` hook (call control, call
+ * log files) and to the call observer. Keys are snake_case because log queries use them as is.
+ */
+export interface CallSummary extends SummaryExtras {
+  readonly event: "call_summary";
+  readonly call_sid: string;
+  readonly stream_sid: string;
+  readonly account_sid: string;
+  readonly conversation_id: string;
+  readonly agent_id: string;
+  readonly from: string;
+  readonly to: string;
+  readonly custom_parameters: Readonly<Record<string, string>>;
+  readonly sample_rate: number;
+  readonly agent_audio_formats: { readonly input: string; readonly output: string } | undefined;
+  /** ISO 8601. */
+  readonly started_at: string;
+  readonly duration_s: number;
+  readonly end_reason: EndReason;
+  readonly ended_by: EndedBy;
+  readonly end_detail: string | undefined;
+  readonly agent_close: AgentCloseRecord | undefined;
+  readonly agent_error: AgentErrorRecord | undefined;
+  readonly setup_ms: number | undefined;
+  readonly time_to_first_audio_ms: number | undefined;
+  readonly response_latency_ms:
+    | { readonly count: number; readonly avg: number; readonly max: number }
+    | undefined;
+  readonly caller_audio_s: number;
+  readonly agent_audio_s: number;
+  readonly agent_audio_heard_s: number;
+  readonly agent_audio_cut_s: number;
+  readonly frames_in: number;
+  readonly frames_out: number;
+  readonly interruptions: number;
+  readonly late_agent_chunks_dropped: number;
+  readonly dtmf: string;
+  readonly marks: { readonly sent: number; readonly echoed: number };
+  readonly bad_frames: { readonly exotel: number; readonly agent: number };
+  readonly agent_ping_ms: { readonly avg: number; readonly max: number } | undefined;
+  readonly tool_calls: readonly string[] | undefined;
+  readonly transcript_turns: number;
+  readonly transcript: readonly TranscriptTurn[];
+}
 
 export interface TranscriptTurn {
   readonly role: "agent" | "user";
@@ -85,21 +157,19 @@ export interface SummaryInput {
   readonly endReason: EndReason;
   readonly endedBy: EndedBy;
   readonly endDetail: string | undefined;
-  readonly agentClose: { readonly code: number; readonly reason: string } | undefined;
-  readonly agentError:
-    | { readonly message: string; readonly type?: string; readonly code?: number }
-    | undefined;
+  readonly agentClose: AgentCloseRecord | undefined;
+  readonly agentError: AgentErrorRecord | undefined;
   readonly heardAgentMs: number;
   readonly clearedAgentMs: number;
   readonly stats: CallStats;
   /** Hook-provided facts (route labels, recording link), appended as they are. */
-  readonly extras?: Readonly<Record<string, unknown>>;
+  readonly extras?: SummaryExtras;
 }
 
 const round = (ms: number) => Math.round(ms);
 const seconds = (ms: number) => Math.round(ms) / 1000;
 
-export function buildSummary(s: SummaryInput): Record<string, unknown> {
+export function buildSummary(s: SummaryInput): CallSummary {
   const st = s.stats;
   const lat = st.responseLatenciesMs;
   return {

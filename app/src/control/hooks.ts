@@ -9,6 +9,7 @@
  * A store that fails or is slow never refuses a call: the routing table still applies.
  */
 import type { AudioTap, CallHooks, CallInfo, CallPlan } from "../call/hooks.js";
+import type { CallSummary } from "../call/summary.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../log.js";
 import type { CallState, PreparedPlan } from "./call-state.js";
@@ -34,7 +35,7 @@ export interface ControlHooksDeps {
   readonly routing: RoutingTable;
   readonly recorder: Recorder | undefined;
   /** Extra `ended` listeners (call log files...), run after the outcome is stored. */
-  readonly onEnded?: ReadonlyArray<(summary: Readonly<Record<string, unknown>>) => void>;
+  readonly onEnded?: ReadonlyArray<(summary: CallSummary) => void>;
   readonly now?: () => Date;
 }
 
@@ -135,17 +136,17 @@ export class ControlHooks implements CallHooks {
       );
   };
 
-  readonly ended = (summary: Readonly<Record<string, unknown>>): void => {
-    const callSid = typeof summary.call_sid === "string" ? summary.call_sid : "";
+  readonly ended = (summary: CallSummary): void => {
+    const callSid = summary.call_sid;
     for (const [id, pc] of this.perCall)
       if (pc.callSid === callSid && callSid !== "") this.perCall.delete(id);
     if (callSid !== "") {
       this.deps.state
         .putOutcome(callSid, {
-          endReason: String(summary.end_reason),
-          endedBy: String(summary.ended_by),
+          endReason: summary.end_reason,
+          endedBy: summary.ended_by,
           at: new Date().toISOString(),
-          ...(typeof summary.recording === "string" && { recording: summary.recording }),
+          ...(summary.recording !== undefined && { recording: summary.recording }),
         })
         .catch((err: unknown) =>
           this.deps.log.warn(

@@ -10,6 +10,7 @@
  * Throws ConfigError (one line naming the problem) when the routing table is invalid.
  */
 import type express from "express";
+import type { CallSummary } from "../call/summary.js";
 import { ClientToolRegistry } from "../call/tools.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../log.js";
@@ -32,7 +33,7 @@ export interface ControlOptions {
   /** Register your own client tools on it (see docs/call-control.md); default: a new registry. */
   readonly tools?: ClientToolRegistry;
   /** Also run on every call summary (call log files...). */
-  readonly onEnded?: ReadonlyArray<(summary: Readonly<Record<string, unknown>>) => void>;
+  readonly onEnded?: ReadonlyArray<(summary: CallSummary) => void>;
   /** Routing table already loaded (tests); default: ROUTING_TABLE_FILE or ROUTING_TABLE. */
   readonly routing?: RoutingTable;
 }

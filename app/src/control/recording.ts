@@ -12,6 +12,7 @@
 import { type FileHandle, mkdir, open, unlink } from "node:fs/promises";
 import path from "node:path";
 import type { AudioTap, CallInfo } from "../call/hooks.js";
+import type { RecordingFacts } from "../call/summary.js";
 import type { Logger } from "../log.js";
 import type { GcsUploader } from "./gcs.js";
 import { StereoTimeline, wavHeader } from "./stereo-timeline.js";
@@ -114,7 +115,7 @@ class RecordingTap implements AudioTap {
     this.timeline.cleared(at);
   }
 
-  async finish(): Promise<Readonly<Record<string, unknown>> | undefined> {
+  async finish(): Promise<RecordingFacts | undefined> {
     this.flush(this.timeline.takeAll());
     await this.chain;
     const h = this.handle;

@@ -12,7 +12,7 @@
  * Connect answers the destination: the team's numbers, the default numbers, or 404 when none.
  */
 import type { ClientToolHandler } from "../call/tools.js";
-import type { EndReason } from "../errors.js";
+import type { EndReason } from "../call-endings.js";
 import type { Logger } from "../log.js";
 import type { CallOutcome, CallState, TransferDecision } from "./call-state.js";
 import type { ControlConfig } from "./config.js";

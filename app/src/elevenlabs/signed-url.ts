@@ -3,7 +3,7 @@
  * (docs/protocols/elevenlabs.md). The API key goes only here, over HTTPS, never on a WebSocket.
  * The signed URL itself is a short-lived credential: callers must not log it.
  */
-import { AgentConnectError } from "../errors.js";
+import { AgentConnectError } from "../call-endings.js";
 import { type AgentEndpoints, signedUrlEndpoint } from "./hosts.js";
 
 export interface SignedUrlRequest {

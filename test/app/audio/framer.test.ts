@@ -7,7 +7,7 @@ import {
   isStrictBase64,
   Pcm16Aligner,
 } from "../../../app/src/audio/pcm16.js";
-import { PlayoutClock } from "../../../app/src/audio/playout.js";
+import { PlayoutClock } from "../../../app/src/audio/playout-clock.js";
 
 describe("framingRules", () => {
   it("uses 20 ms units, a 3,200-byte floor on the unit grid and a 100 KB ceiling", () => {

@@ -1,0 +1,296 @@
+/**
+ * Everything one call tells the outside world about itself: the per-call logger (relabelled as ids
+ * become known), the counters behind the summary, the process metrics, the recording tap and the
+ * optional live observer. The legs and the Call report here and nowhere else, so what is observed
+ * of a call is decided in one file. Per-frame methods only add to numbers: no allocation there.
+ */
+import { END_REASONS, type EndReason } from "../call-endings.js";
+import { callLogger, type Logger, type LogRateLimiter } from "../log.js";
+import type { Metrics } from "../metrics.js";
+import type { AudioTap, CallIdentity } from "./hooks.js";
+import type { CallObserver } from "./observer.js";
+import { buildSummary, CallStats, type CallSummary, type SummaryInput } from "./summary.js";
+
+export interface TelemetryDeps {
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly badFrameLog: LogRateLimiter;
+  readonly now: () => number;
+  readonly observer?: CallObserver | undefined;
+}
+
+export type FrameSource = "exotel" | "agent";
+
+export class CallTelemetry {
+  readonly stats = new CallStats();
+  /** The recording of this call, once the plan has asked for one. */
+  tap: AudioTap | undefined;
+  private logger: Logger;
+  private ids: { call_id: string; call_sid?: string; stream_sid?: string; conversation_id?: string };
+  /** When Exotel's `start` arrived: the caller is listening from then on. */
+  private startAt = -1;
+  private readonly createdAt: number;
+  private userTurnEndedAt = -1;
+  private readonly observer: CallObserver | undefined;
+
+  constructor(
+    readonly callId: string,
+    private readonly deps: TelemetryDeps,
+  ) {
+    this.createdAt = deps.now();
+    this.ids = { call_id: callId };
+    this.logger = callLogger(deps.log, this.ids);
+    this.observer = deps.observer;
+  }
+
+  /** The call's logger, labelled with every id known so far. */
+  get log(): Logger {
+    return this.logger;
+  }
+
+  /** A new id is known: later lines carry it (a fresh child of the base logger, see callLogger). */
+  relabel(ids: { call_sid?: string; stream_sid?: string; conversation_id?: string }): void {
+    this.ids = { ...this.ids, ...ids };
+    this.logger = callLogger(this.deps.log, this.ids);
+  }
+
+  /** Seconds since the socket opened, for transcript lines. */
+  elapsedS(): number {
+    return Math.round(this.deps.now() - this.createdAt) / 1000;
+  }
+
+  sinceCreatedMs(now: number): number {
+    return now - this.createdAt;
+  }
+
+  connecting(remote: string, sampleRate: number | undefined): void {
+    this.deps.metrics.callsStarted.inc();
+    this.deps.metrics.activeCalls.inc();
+    this.logger.info(
+      { event: "call_connecting", remote, sample_rate: sampleRate },
+      "Exotel stream connected",
+    );
+  }
+
+  started(identity: CallIdentity, mediaFormat: unknown): void {
+    this.startAt = this.deps.now();
+    this.logger.info(
+      {
+        event: "call_start",
+        from: identity.from,
+        to: identity.to,
+        account_sid: identity.accountSid,
+        custom_parameters: identity.customParameters,
+        sample_rate: identity.sampleRate,
+        media_format: mediaFormat,
+      },
+      "call started",
+    );
+    const o = this.observer;
+    if (o?.callStarted)
+      this.notify(() =>
+        o.callStarted?.({
+          callId: this.callId,
+          callSid: identity.callSid,
+          streamSid: identity.streamSid,
+          from: identity.from,
+          to: identity.to,
+          sampleRate: identity.sampleRate,
+        }),
+      );
+  }
+
+  agentConnected(
+    agentId: string,
+    conversationId: string,
+    formats: { readonly input: string; readonly output: string },
+    conversions: { readonly callerToAgent: string; readonly agentToCaller: string },
+  ): void {
+    const setupMs = this.deps.now() - this.createdAt;
+    this.stats.setupMs = setupMs;
+    this.deps.metrics.setupSeconds.observe(setupMs / 1000);
+    this.logger.info(
+      {
+        event: "agent_connected",
+        agent_id: agentId,
+        setup_ms: Math.round(setupMs),
+        caller_to_agent: conversions.callerToAgent,
+        agent_to_caller: conversions.agentToCaller,
+      },
+      "agent conversation started",
+    );
+    const o = this.observer;
+    if (o?.agentConnected)
+      this.notify(() =>
+        o.agentConnected?.({
+          callId: this.callId,
+          agentId,
+          conversationId,
+          agentInputFormat: formats.input,
+          agentOutputFormat: formats.output,
+          setupMs,
+        }),
+      );
+  }
+
+  // ------------------------------------------------------------ per frame
+
+  /** One caller media frame from Exotel. */
+  callerMedia(bytes: number, ms: number): void {
+    const st = this.stats;
+    st.framesIn++;
+    st.bytesIn += bytes;
+    st.callerAudioMs += ms;
+    this.deps.metrics.framesUp.inc();
+    this.deps.metrics.audioSecondsUp.inc(ms / 1000);
+  }
+
+  /** Decoded caller audio for the recording, when one runs (read per frame by the uplink). */
+  readonly callerTap = (): ((pcm: Buffer) => void) | undefined => {
+    const tap = this.tap;
+    return tap && ((pcm: Buffer) => tap.caller(pcm, this.deps.now()));
+  };
+
+  /** One agent frame sent to Exotel, `ms` long, starting to play at `playAt`. */
+  agentMedia(pcm: Buffer, ms: number, playAt: number, now: number): void {
+    this.tap?.agent(pcm, playAt);
+    const st = this.stats;
+    st.framesOut++;
+    st.agentAudioMs += ms;
+    this.deps.metrics.framesDown.inc();
+    this.deps.metrics.audioSecondsDown.inc(ms / 1000);
+    if (st.firstAudioMs === undefined) {
+      st.firstAudioMs = now - this.startAt;
+      this.deps.metrics.firstAudioSeconds.observe(st.firstAudioMs / 1000);
+    }
+  }
+
+  /** One agent audio chunk accepted for playout; `newResponse` on the first chunk of a response. */
+  agentChunk(eventId: number, newResponse: boolean, now: number): void {
+    this.stats.agentChunks++;
+    if (!newResponse) return;
+    let latency: number | undefined;
+    if (this.userTurnEndedAt >= 0) {
+      latency = now - this.userTurnEndedAt;
+      this.stats.responseLatenciesMs.push(latency);
+      this.deps.metrics.responseLatencySeconds.observe(latency / 1000);
+      this.userTurnEndedAt = -1;
+    }
+    const o = this.observer;
+    if (o?.responseStarted)
+      this.notify(() => o.responseStarted?.({ callId: this.callId, eventId, turnLatencyMs: latency }));
+  }
+
+  // ------------------------------------------------------------ conversation
+
+  transcript(role: "agent" | "user", text: string): void {
+    const at = this.elapsedS();
+    this.stats.addTurn({ role, text, at });
+    if (role === "user") this.userTurnEndedAt = this.deps.now();
+    this.logger.info({ event: "transcript", role, text }, role === "agent" ? "agent" : "caller");
+    this.observeLine(role, text, at, false);
+  }
+
+  /** After a barge-in the agent sends the text the caller actually heard. */
+  correction(text: string): void {
+    this.stats.correctLastAgentTurn(text);
+    this.logger.info({ event: "transcript_correction", role: "agent", text }, "agent (as heard)");
+    this.observeLine("agent", text, this.elapsedS(), true);
+  }
+
+  private observeLine(role: "agent" | "user", text: string, at: number, corrected: boolean): void {
+    const o = this.observer;
+    if (o?.transcript) this.notify(() => o.transcript?.({ callId: this.callId, role, text, at, corrected }));
+  }
+
+  interruption(eventId: number, cutQueuedMs: number, droppedBufferedMs: number, now: number): void {
+    this.tap?.cleared(now);
+    this.stats.interruptions++;
+    this.deps.metrics.interruptions.inc();
+    this.logger.info(
+      {
+        event: "interruption",
+        agent_event_id: eventId,
+        cut_queued_ms: Math.round(cutQueuedMs),
+        dropped_buffered_ms: Math.round(droppedBufferedMs),
+      },
+      "caller interrupted the agent",
+    );
+    const o = this.observer;
+    if (o?.interruption)
+      this.notify(() => o.interruption?.({ callId: this.callId, eventId, cutMs: cutQueuedMs }));
+  }
+
+  dtmf(digit: string, durationMs: number | undefined): void {
+    this.stats.dtmf += digit;
+    this.deps.metrics.dtmfDigits.inc();
+    this.logger.info({ event: "dtmf", digit, duration_ms: durationMs }, "DTMF digit");
+    const o = this.observer;
+    if (o?.dtmf) this.notify(() => o.dtmf?.({ callId: this.callId, digit }));
+  }
+
+  ping(ms: number | null): void {
+    if (ms === null) return;
+    this.stats.addPing(ms);
+    this.deps.metrics.agentPingMs.observe(ms);
+  }
+
+  toolCall(name: string): void {
+    this.stats.toolCalls.push(name);
+  }
+
+  /** An agent failure, counted under `label` in agent_errors_total. */
+  agentError(label: string): void {
+    this.deps.metrics.agentErrors.labels(label).inc();
+  }
+
+  agentConnectRetry(): void {
+    this.deps.metrics.agentConnectRetries.inc();
+  }
+
+  /** A frame that could not be used; returns how many of `source`'s frames were bad so far. */
+  badFrame(source: FrameSource, code: string, detail: string): number {
+    const n = source === "exotel" ? ++this.stats.badExotelFrames : ++this.stats.badAgentFrames;
+    this.deps.metrics.badFrames.labels(source, code).inc();
+    if (this.deps.badFrameLog.allow()) {
+      this.logger.warn(
+        { event: "bad_frame", source, code, detail, count: n },
+        `bad ${source} frame skipped: ${detail}`,
+      );
+    }
+    return n;
+  }
+
+  // ------------------------------------------------------------ ending
+
+  ending(reason: EndReason, detail: string | undefined, phase: string): void {
+    const info = END_REASONS[reason];
+    this.logger[info.level](
+      { event: "call_ending", end_reason: reason, ended_by: info.by, detail, state: phase },
+      `call ending: ${info.text}${detail ? ` (${detail})` : ""}`,
+    );
+  }
+
+  /** Builds, logs and counts the one summary of the call; the observer sees it last. */
+  summarize(input: Omit<SummaryInput, "stats" | "callId">): CallSummary {
+    const summary = buildSummary({ ...input, callId: this.callId, stats: this.stats });
+    const info = END_REASONS[input.endReason];
+    // The ids are already in the logger's bindings: do not repeat the keys in the line.
+    const { call_sid: _c, stream_sid: _s, conversation_id: _v, ...record } = summary;
+    this.logger[info.level === "error" ? "error" : "info"](record, "call summary");
+    this.deps.metrics.callsEnded.labels(input.endReason, info.by).inc();
+    this.deps.metrics.activeCalls.dec();
+    const o = this.observer;
+    if (o?.callEnded) this.notify(() => o.callEnded?.({ callId: this.callId, summary }));
+    return summary;
+  }
+
+  /** An observer that throws must not take the call down with it. */
+  private notify(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.logger.warn({ event: "observer_failed", err }, "call observer failed");
+    }
+  }
+}
