@@ -38,7 +38,7 @@ import { AgentPlayout, type PlayoutSink } from "./agent-playout.js";
 import { CallerUplink } from "./caller-uplink.js";
 import { DtmfCollector } from "./dtmf.js";
 import type { CallHooks, CallIdentity, CallInfo, CallPlan } from "./hooks.js";
-import { frameText, tooManyBadFrames } from "./inbound-frames.js";
+import { inboundListener, tooManyBadFrames } from "./inbound-frames.js";
 import type { AgentFacts, AgentLegEvents, AgentSide } from "./legs.js";
 import type { CallTelemetry } from "./telemetry.js";
 import type { Tickable, Ticker } from "./ticker.js";
@@ -233,24 +233,13 @@ export class AgentLeg implements AgentSide, Tickable {
 
   // ------------------------------------------------------------ agent events
 
-  private readonly onMessage = (data: Parameters<typeof frameText>[0], isBinary: boolean): void => {
-    if (this.disposed) return;
-    const text = frameText(data, isBinary);
-    if (text === null) {
-      this.badFrame("binary_frame", "binary frame");
-      return;
-    }
-    const parsed = parseAgentMessage(text);
-    if (!parsed.ok) {
-      this.badFrame(parsed.error.code, parsed.error.detail);
-      return;
-    }
-    try {
-      this.onEvent(parsed.event);
-    } catch (err) {
-      this.events.failed(err);
-    }
-  };
+  private readonly onMessage = inboundListener<AgentEvent>({
+    live: () => !this.disposed,
+    parse: parseAgentMessage,
+    event: (event) => this.onEvent(event),
+    bad: (code, detail) => this.badFrame(code, detail),
+    failed: (err) => this.events.failed(err),
+  });
 
   private onEvent(event: AgentEvent): void {
     const log = this.telemetry.log;

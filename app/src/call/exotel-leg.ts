@@ -13,7 +13,7 @@ import { clearFrame, encodeStreamSid, markFrame, mediaFrame } from "../exotel/fr
 import type { ExotelEvent, MediaEvent, StartEvent } from "../exotel/messages.js";
 import { parseExotelMessage } from "../exotel/parse.js";
 import type { CallIdentity } from "./hooks.js";
-import { frameText, tooManyBadFrames } from "./inbound-frames.js";
+import { inboundListener, tooManyBadFrames } from "./inbound-frames.js";
 import type { ExotelLegEvents, ExotelSide } from "./legs.js";
 import type { CallTelemetry } from "./telemetry.js";
 
@@ -76,24 +76,13 @@ export class ExotelLeg implements ExotelSide {
 
   // ------------------------------------------------------------ inbound
 
-  private readonly onMessage = (data: WebSocket.RawData, isBinary: boolean): void => {
-    if (this.disposed) return;
-    const text = frameText(data, isBinary);
-    if (text === null) {
-      this.badFrame("binary_frame", "binary frame");
-      return;
-    }
-    const parsed = parseExotelMessage(text);
-    if (!parsed.ok) {
-      this.badFrame(parsed.error.code, parsed.error.detail);
-      return;
-    }
-    try {
-      this.onEvent(parsed.event);
-    } catch (err) {
-      this.events.failed(err);
-    }
-  };
+  private readonly onMessage = inboundListener<ExotelEvent>({
+    live: () => !this.disposed,
+    parse: parseExotelMessage,
+    event: (event) => this.onEvent(event),
+    bad: (code, detail) => this.badFrame(code, detail),
+    failed: (err) => this.events.failed(err),
+  });
 
   private onEvent(event: ExotelEvent): void {
     switch (event.event) {

@@ -7,17 +7,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type WebSocket from "ws";
-import { Call, type CallDeps, type LegFactory, type LegWiring } from "../../../app/src/call/call.js";
+import { Call, type LegFactory, type LegWiring } from "../../../app/src/call/call.js";
 import type { CallHooks, CallIdentity, CallInfo } from "../../../app/src/call/hooks.js";
 import type { AgentFacts, AgentSide, ExotelSide } from "../../../app/src/call/legs.js";
 import type { CallSummary } from "../../../app/src/call/summary.js";
-import { Ticker } from "../../../app/src/call/ticker.js";
-import { ClientToolRegistry } from "../../../app/src/call/tools.js";
 import type { EndReason } from "../../../app/src/call-endings.js";
 import { loadConfig } from "../../../app/src/config.js";
-import { createLogger, LogRateLimiter } from "../../../app/src/log.js";
-import { createMetrics } from "../../../app/src/metrics.js";
 import { LogCapture } from "../../support/bridge.js";
+import { callDeps } from "./call-deps.js";
 
 const IDENTITY: CallIdentity = {
   callId: "c1",
@@ -176,22 +173,14 @@ function harness(env: Record<string, string> = {}): Harness {
     wiring = given;
     return { exotel, agent };
   };
-  const deps: CallDeps = {
-    config,
-    endpoints: { restBase: "http://127.0.0.1:9", wsBase: "ws://127.0.0.1:9" },
-    log: createLogger("debug", logs.destination),
-    metrics: createMetrics({ defaultMetrics: false }),
-    ticker: new Ticker(20),
-    tools: new ClientToolRegistry(),
-    badFrameLog: new LogRateLimiter(100),
-    now: () => performance.now(),
+  const deps = callDeps(config, logs, {
     onClosed: () => {
       onClosed++;
       resolveDone(ended[ended.length - 1] as CallSummary);
     },
     hooks,
     legs,
-  };
+  });
   // The fake legs never touch the socket.
   const call = new Call(
     null as unknown as WebSocket,

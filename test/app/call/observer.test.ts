@@ -10,16 +10,12 @@ import { describe, it } from "node:test";
 import { WebSocketServer } from "ws";
 import { Call } from "../../../app/src/call/call.js";
 import type { CallObserver } from "../../../app/src/call/observer.js";
-import { Ticker } from "../../../app/src/call/ticker.js";
-import { ClientToolRegistry } from "../../../app/src/call/tools.js";
 import { loadConfig } from "../../../app/src/config.js";
-import { agentEndpoints } from "../../../app/src/elevenlabs/hosts.js";
-import { createLogger, LogRateLimiter } from "../../../app/src/log.js";
-import { createMetrics } from "../../../app/src/metrics.js";
 import { ExotelSocket } from "../../../scripts/lib/exotel-caller.js";
 import { startLocalAgent } from "../../../scripts/lib/local-agent.js";
 import { LogCapture } from "../../support/bridge.js";
 import { tone } from "../../support/dsp.js";
+import { callDeps } from "./call-deps.js";
 
 const API_KEY = "test-xi-key-0123456789";
 
@@ -61,22 +57,14 @@ describe("CallObserver", () => {
           new Call(
             ws,
             { query: {}, sampleRate: 8000, remoteAddress: "127.0.0.1" },
-            {
-              config,
-              endpoints: agentEndpoints(config.agent.region, config.agent.baseUrl),
-              log: createLogger("debug", logs.destination),
-              metrics: createMetrics({ defaultMetrics: false }),
-              ticker: new Ticker(20),
-              tools: new ClientToolRegistry(),
-              badFrameLog: new LogRateLimiter(100),
-              now: () => performance.now(),
+            callDeps(config, logs, {
               onClosed: () => {
                 wss.close();
                 resolve();
               },
               hooks: {},
               observer,
-            },
+            }),
           ),
         );
       });
