@@ -21,16 +21,10 @@
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { ConfigError } from "../config.js";
-import type { ConversationOverrides, DynamicVariables } from "../elevenlabs/messages.js";
-import { PHONE } from "./config.js";
-import {
-  agentIdSchema,
-  dynamicVariablesSchema,
-  overridesSchema,
-  validTimezone,
-  variableNameSchema,
-} from "./schemas.js";
+import { PHONE, validTimezone } from "../../config/validators.js";
+import { ConfigError } from "../../config.js";
+import type { ConversationOverrides, DynamicVariables } from "../../elevenlabs/messages.js";
+import { agentIdSchema, dynamicVariablesSchema, overridesSchema, variableNameSchema } from "./schemas.js";
 
 const DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"] as const;
 type Day = (typeof DAYS)[number];
