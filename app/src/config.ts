@@ -87,7 +87,8 @@ export interface Config {
 
 type Env = Record<string, string | undefined>;
 
-const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+/** pino levels `LOG_LEVEL` accepts (infra/config.ts keeps a copy; a test holds the two equal). */
+export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 
 const schema = z.object({
   // 0 = any free port (tests). PORT is optional: only Cloud Run and similar set it.
@@ -151,6 +152,14 @@ const schema = z.object({
   ...CONTROL_ENV,
 });
 
+/** Every variable the bridge reads (infra's MANAGED_ENV and `bridgeEnv` must name only these). */
+export const ENV_NAMES: ReadonlySet<string> = new Set(Object.keys(schema.shape));
+
+/** Variables whose values are never echoed in a configuration error. */
+export function isSecretEnv(name: string): boolean {
+  return name.includes("KEY") || name.includes("AUTH") || SECRET_ENV.has(name);
+}
+
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
 }
@@ -163,10 +172,7 @@ export function loadConfig(env: Env = process.env): Config {
     for (const issue of parsed.error.issues) {
       const name = String(issue.path[0] ?? "?");
       const got = env[name];
-      const shown =
-        got === undefined || name.includes("KEY") || name.includes("AUTH") || SECRET_ENV.has(name)
-          ? ""
-          : ` (got "${got}")`;
+      const shown = got === undefined || isSecretEnv(name) ? "" : ` (got "${got}")`;
       problems.push(`${name} ${issue.message}${shown}`);
     }
     throw new ConfigError(`invalid configuration: ${problems.join("; ")}`);

@@ -9,7 +9,9 @@ import { z } from "zod";
 import { boolVar as bool, intVar as integer, optionalString as optional } from "./env-schema.js";
 import { httpUrl, PHONE, validTimezone } from "./validators.js";
 
-export type StreamSampleRate = 8000 | 16000 | 24000;
+/** Sample rates Exotel's Voicebot applet takes in `sample-rate` (infra/config.ts keeps a copy). */
+export const STREAM_SAMPLE_RATES = [8000, 16000, 24000] as const;
+export type StreamSampleRate = (typeof STREAM_SAMPLE_RATES)[number];
 
 export interface ControlConfig {
   /** `https://host[:port]` the bridge is reachable at (Exotel-facing); stream URLs are derived from it. */
@@ -103,7 +105,11 @@ export const CONTROL_ENV = {
   PUBLIC_BASE_URL: optional((v) => httpUrl(v)),
   STREAM_SAMPLE_RATE: z.preprocess(
     (v) => (typeof v === "string" && v.trim() !== "" ? v.trim() : "8000"),
-    z.enum(["8000", "16000", "24000"], { message: "must be 8000, 16000 or 24000" }).transform(Number),
+    z
+      .enum(STREAM_SAMPLE_RATES.map(String) as [string, ...string[]], {
+        message: `must be ${STREAM_SAMPLE_RATES.join(", ")}`,
+      })
+      .transform(Number),
   ) as unknown as z.ZodType<StreamSampleRate>,
   EXOTEL_WEBHOOK_TOKEN: optional((v) =>
     /^[A-Za-z0-9._~-]{16,200}$/.test(v) ? undefined : "must be 16-200 URL-safe characters",
