@@ -1,15 +1,28 @@
 /**
  * Configuration from the environment (and `.env` when present, loaded by main.ts), validated once
- * at start-up with every problem reported in one line, then frozen. Names in design.md are fixed
- * (deploy scripts and operators depend on them); the original Python bridge's knobs keep working
- * (`BRIDGE_PORT`, `CHUNK_SIZE` in bytes at 8 kHz, `ELEVENLABS_REGION`, `LOG_LEVEL`).
+ * at start-up with every problem reported in one line, then frozen. This module composes the two
+ * sections: the bridge's own variables (below) and call control's (./config/control.ts); checks both
+ * share live in ./config/validators.ts. Variable names are fixed (deploy scripts, infra/config.ts and
+ * operators depend on them; test/app/config-infra-parity.test.ts holds infra's copies to them); the
+ * original Python bridge's knobs keep working (`BRIDGE_PORT`, `CHUNK_SIZE` in bytes at 8 kHz,
+ * `ELEVENLABS_REGION`, `LOG_LEVEL`).
  */
 import { tmpdir } from "node:os";
 import { z } from "zod";
-import { CONTROL_ENV, type ControlConfig, controlConfig, SECRET_ENV } from "./control/config.js";
+import { CONTROL_ENV, type ControlConfig, controlConfig, SECRET_ENV } from "./config/control.js";
+import { blankToUndefined, intVar as int, oneOf, optionalString } from "./config/env-schema.js";
+import {
+  AGENT_ID,
+  AGENT_ID_PROBLEM,
+  agentIdList,
+  httpUrl,
+  LANGUAGE,
+  LANGUAGE_PROBLEM,
+  VOICE_ID,
+  VOICE_ID_PROBLEM,
+} from "./config/validators.js";
 import { REGION_HOSTS } from "./elevenlabs/hosts.js";
 import type { ConversationOverrides } from "./elevenlabs/messages.js";
-import { blankToUndefined, intVar as int, oneOf, optionalString } from "./env-schema.js";
 import { parseCidr } from "./net.js";
 
 export type DtmfMode = "user_message" | "contextual_update" | "off";
@@ -68,13 +81,14 @@ export interface Config {
     readonly level: string;
     readonly callLogDir: string | undefined;
   };
-  /** Call control: transfer, outbound calls, routing, recordings, shared state (control/config.ts). */
+  /** Call control: transfer, outbound calls, routing, recordings, shared state (config/control.ts). */
   readonly control: ControlConfig;
 }
 
 type Env = Record<string, string | undefined>;
 
-const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+/** pino levels `LOG_LEVEL` accepts (infra/config.ts keeps a copy; a test holds the two equal). */
+export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 
 const schema = z.object({
   // 0 = any free port (tests). PORT is optional: only Cloud Run and similar set it.
@@ -93,34 +107,16 @@ const schema = z.object({
     blankToUndefined,
     z
       .string({ message: "is required (the default ElevenLabs agent id)" })
-      .regex(/^[A-Za-z0-9_-]{1,128}$/, { message: "must be an agent id (letters, digits, _ and -)" }),
+      .regex(AGENT_ID, { message: AGENT_ID_PROBLEM }),
   ),
   ELEVENLABS_API_KEY: optionalString((v) => (/\s/.test(v) ? "must not contain whitespace" : undefined)),
   ELEVENLABS_REGION: oneOf(Object.keys(REGION_HOSTS) as (keyof typeof REGION_HOSTS)[], "default"),
-  ELEVENLABS_BASE_URL: optionalString((v) => {
-    try {
-      const u = new URL(v);
-      if (u.protocol !== "https:" && u.protocol !== "http:") return "must be an http(s):// origin";
-      if (u.search || u.hash || u.username)
-        return "must be a plain origin (no query, fragment or credentials)";
-      return undefined;
-    } catch {
-      return "must be an http(s):// origin";
-    }
-  }),
-  ELEVENLABS_ALLOWED_AGENT_IDS: optionalString((v) =>
-    v.trim() === "*" || v.split(",").every((s) => /^[A-Za-z0-9_-]{0,128}$/.test(s.trim()))
-      ? undefined
-      : "must be * or a comma-separated list of agent ids",
-  ),
+  ELEVENLABS_BASE_URL: optionalString((v) => httpUrl(v, { noun: "origin" })),
+  ELEVENLABS_ALLOWED_AGENT_IDS: optionalString(agentIdList),
   ELEVENLABS_FIRST_MESSAGE: z.string().optional(),
-  ELEVENLABS_LANGUAGE: optionalString((v) =>
-    /^[a-z]{2,3}(-[A-Za-z]{2,4})?$/.test(v) ? undefined : "must be a language code such as hi or en",
-  ),
+  ELEVENLABS_LANGUAGE: optionalString((v) => (LANGUAGE.test(v) ? undefined : LANGUAGE_PROBLEM)),
   ELEVENLABS_PROMPT: optionalString(),
-  ELEVENLABS_VOICE_ID: optionalString((v) =>
-    /^[A-Za-z0-9_-]{1,64}$/.test(v) ? undefined : "must be a voice id",
-  ),
+  ELEVENLABS_VOICE_ID: optionalString((v) => (VOICE_ID.test(v) ? undefined : VOICE_ID_PROBLEM)),
   EXOTEL_BASIC_AUTH: optionalString((v) =>
     /^[^:]+:.+$/.test(v) ? undefined : "must be key:token (both parts non-empty)",
   ),
@@ -156,6 +152,14 @@ const schema = z.object({
   ...CONTROL_ENV,
 });
 
+/** Every variable the bridge reads (infra's MANAGED_ENV and `bridgeEnv` must name only these). */
+export const ENV_NAMES: ReadonlySet<string> = new Set(Object.keys(schema.shape));
+
+/** Variables whose values are never echoed in a configuration error. */
+export function isSecretEnv(name: string): boolean {
+  return name.includes("KEY") || name.includes("AUTH") || SECRET_ENV.has(name);
+}
+
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
 }
@@ -168,10 +172,7 @@ export function loadConfig(env: Env = process.env): Config {
     for (const issue of parsed.error.issues) {
       const name = String(issue.path[0] ?? "?");
       const got = env[name];
-      const shown =
-        got === undefined || name.includes("KEY") || name.includes("AUTH") || SECRET_ENV.has(name)
-          ? ""
-          : ` (got "${got}")`;
+      const shown = got === undefined || isSecretEnv(name) ? "" : ` (got "${got}")`;
       problems.push(`${name} ${issue.message}${shown}`);
     }
     throw new ConfigError(`invalid configuration: ${problems.join("; ")}`);

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { StereoTimeline } from "../../app/src/control/stereo-timeline.js";
+import { StereoTimeline } from "../../app/src/control/recording/stereo-timeline.js";
 import { ExotelSocket } from "../../scripts/lib/exotel-caller.js";
 import type { LocalAgent } from "../../scripts/lib/local-agent.js";
 import { parseWav, splitStereo } from "../../scripts/lib/wav.js";

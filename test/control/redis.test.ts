@@ -13,7 +13,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { PeerCertificate } from "node:tls";
-import { RedisStore, redisServerIdentity } from "../../app/src/control/redis-store.js";
+import { RedisStore, redisServerIdentity } from "../../app/src/control/state/redis-store.js";
 import { createLogger } from "../../app/src/log.js";
 import type { LocalAgent } from "../../scripts/lib/local-agent.js";
 import {

@@ -11,7 +11,7 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ConfigError, loadConfig } from "../../app/src/config.js";
 import { buildControl } from "../../app/src/control/index.js";
-import { normalizeNumber, RoutingTable } from "../../app/src/control/routing.js";
+import { normalizeNumber, RoutingTable } from "../../app/src/control/routing/table.js";
 import { createLogger } from "../../app/src/log.js";
 import type { LocalAgent } from "../../scripts/lib/local-agent.js";
 import { dialStream, freePort, request, sleep, startAgent, startBridge, type TestBridge } from "./harness.js";
@@ -395,7 +395,7 @@ describe("routing through real calls and the dynamic URL", () => {
   });
 
   it("an outbound call's CustomField token is carried into the dynamic URL", async () => {
-    await b.control.state.putPlan("Outbound0123456789abcd", { source: "outbound", agentId: "agent_night" });
+    await b.control.records.putPlan("Outbound0123456789abcd", { source: "outbound", agentId: "agent_night" });
     const r = await request(
       `${b.httpUrl}/exotel/stream-url?CallSid=CAout9&CallTo=08047491899&CustomField=xbt_Outbound0123456789abcd%7Ccrm-1&token=${TOKEN}`,
     );

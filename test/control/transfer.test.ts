@@ -172,14 +172,14 @@ describe("transfer to a human", () => {
     );
     assert.equal(pass.status, 302);
     assert.equal(pass.text, "finished");
-    const outcome = await b.control.state.getOutcome("CAend00001");
+    const outcome = await b.control.records.getOutcome("CAend00001");
     assert.equal(outcome?.endReason, "agent_end_call");
   });
 
   it("Passthru waits for a call that is still finishing, and answers at once for unknown calls", async () => {
-    await b.control.state.markActive("CAslow0001", 60_000);
+    await b.control.records.markActive("CAslow0001", 60_000);
     setTimeout(() => {
-      void b.control.state.putTransfer("CAslow0001", {
+      void b.control.records.putTransfer("CAslow0001", {
         numbers: ["+918000000001"],
         at: new Date().toISOString(),
       });

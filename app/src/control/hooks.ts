@@ -1,8 +1,7 @@
 /**
  * The CallHooks of call control:
- * - plan: a prepared plan (outbound call or dynamic-URL route, found by the `call_token` custom
- *   parameter or by the call SID), else the routing table matched on the called number, custom
- *   parameters and local time, else nothing (env defaults). Marks the call active in the store.
+ * - plan: the call's plan as ./routing/resolve.ts decides it (a prepared plan, else the routing
+ *   table, else the env defaults). Marks the call active in the store.
  * - tap: a stereo recording when recordings are on (a route or an outbound call may opt out).
  * - closing / ended: the call's outcome, for Passthru on whichever instance Exotel asks: written as
  *   soon as the call starts ending, then again with the recording link once the summary is out.
@@ -12,11 +11,12 @@ import type { AudioTap, CallHooks, CallInfo, CallPlan } from "../call/hooks.js";
 import type { CallSummary } from "../call/summary.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../log.js";
-import type { CallState, PreparedPlan } from "./call-state.js";
-import { CALL_TOKEN_PARAM, planFromRoute, toCallPlan } from "./plans.js";
-import type { Recorder } from "./recording.js";
-import type { RoutingTable } from "./routing.js";
-import type { Destinations } from "./transfer.js";
+import type { Recorder } from "./recording/recorder.js";
+import { CALL_TOKEN_PARAM, toCallPlan } from "./routing/plans.js";
+import { resolvePlan } from "./routing/resolve.js";
+import type { RoutingTable } from "./routing/table.js";
+import type { CallRecords } from "./state/call-records.js";
+import type { Destinations } from "./transfer/tool.js";
 
 interface PerCall {
   readonly callSid: string;
@@ -31,7 +31,7 @@ const PER_CALL_MAX_MS = 3 * 3600 * 1000;
 export interface ControlHooksDeps {
   readonly config: Config;
   readonly log: Logger;
-  readonly state: CallState;
+  readonly state: CallRecords;
   readonly routing: RoutingTable;
   readonly recorder: Recorder | undefined;
   /** Extra `ended` listeners (call log files...), run after the outcome is stored. */
@@ -50,21 +50,18 @@ export class ControlHooks implements CallHooks {
 
   readonly plan = async (info: CallInfo): Promise<CallPlan> => {
     const { config, state, routing, log } = this.deps;
-    let prepared: PreparedPlan | undefined;
-    const token = info.customParameters[CALL_TOKEN_PARAM];
-    try {
-      if (token !== undefined && token !== "") prepared = await state.getPlan(token);
-      if (prepared === undefined && info.callSid !== "") prepared = await state.getPlanBySid(info.callSid);
-    } catch (err) {
-      log.warn(
-        { event: "plan_lookup_failed", call_sid: info.callSid, err: { message: (err as Error).message } },
-        "state store lookup failed; routing from the table",
-      );
-    }
-    if (prepared === undefined) {
-      const matched = routing.match({ to: info.to, params: info.customParameters, now: this.now() });
-      if (matched) prepared = planFromRoute(matched, config.agent.overrides, "routing_table");
-    }
+    const resolved = await resolvePlan(
+      { records: state, routing, overrides: config.agent.overrides, log },
+      {
+        token: info.customParameters[CALL_TOKEN_PARAM],
+        callSid: info.callSid,
+        to: info.to,
+        params: info.customParameters,
+        now: this.now(),
+      },
+      "routing_table",
+    );
+    const prepared = resolved.by === "none" ? undefined : resolved.prepared;
     const source = prepared?.source ?? "default";
     const routeName = prepared?.route;
     const plan: CallPlan = prepared ? toCallPlan(prepared, source) : {};

@@ -14,16 +14,16 @@ import type { CallSummary } from "../call/summary.js";
 import { ClientToolRegistry } from "../call/tools.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../log.js";
-import { CallState } from "./call-state.js";
 import { registerCustomTools } from "./custom-tools.js";
-import { GcsUploader } from "./gcs.js";
 import { ControlHooks } from "./hooks.js";
-import { controlRoutes } from "./http.js";
-import { Recorder } from "./recording.js";
-import { RedisStore } from "./redis-store.js";
-import { RoutingTable } from "./routing.js";
-import { MemoryStore, type StateStore } from "./store.js";
-import { transferTool } from "./transfer.js";
+import { GcsUploader } from "./recording/gcs.js";
+import { Recorder } from "./recording/recorder.js";
+import { controlRoutes } from "./routes.js";
+import { RoutingTable } from "./routing/table.js";
+import { CallRecords } from "./state/call-records.js";
+import { RedisStore } from "./state/redis-store.js";
+import { MemoryStore, type StateStore } from "./state/store.js";
+import { transferTool } from "./transfer/tool.js";
 
 export interface ControlOptions {
   readonly config: Config;
@@ -43,7 +43,7 @@ export interface Control {
   readonly tools: ClientToolRegistry;
   readonly routes: (app: express.Express) => void;
   readonly store: StateStore;
-  readonly state: CallState;
+  readonly records: CallRecords;
   readonly routing: RoutingTable;
   close(): Promise<void>;
 }
@@ -69,7 +69,7 @@ export function buildControl(options: ControlOptions): Control {
         })
       : new MemoryStore());
   const local = store.kind === "memory" ? undefined : new MemoryStore();
-  const state = new CallState(store, c.state.ttlMs, c.state.timeoutMs, local);
+  const records = new CallRecords(store, c.state.ttlMs, c.state.timeoutMs, local);
   const recorder =
     c.recordings === undefined
       ? undefined
@@ -87,14 +87,21 @@ export function buildControl(options: ControlOptions): Control {
                   metadataHost: c.recordings.metadataHost,
                 }),
         });
-  const hooks = new ControlHooks({ config, log, state, routing, recorder, onEnded: options.onEnded ?? [] });
+  const hooks = new ControlHooks({
+    config,
+    log,
+    state: records,
+    routing,
+    recorder,
+    onEnded: options.onEnded ?? [],
+  });
   const tools = options.tools ?? new ClientToolRegistry(c.toolTimeoutMs);
   registerCustomTools(tools, { config, log });
   tools.register(
     c.transfer.toolName,
-    transferTool({ config: c.transfer, state, destinationsFor: hooks.destinationsFor }),
+    transferTool({ config: c.transfer, records, destinationsFor: hooks.destinationsFor }),
   );
-  const router = controlRoutes({ config, log, state, routing });
+  const router = controlRoutes({ config, log, records, routing });
 
   log.info(
     {
@@ -117,7 +124,7 @@ export function buildControl(options: ControlOptions): Control {
       app.use(router);
     },
     store,
-    state,
+    records,
     routing,
     close: async () => {
       await store.close();

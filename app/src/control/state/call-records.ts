@@ -11,7 +11,7 @@
  *
  * Every read and write is bounded by `timeoutMs`; values are JSON and read defensively.
  */
-import type { ConversationOverrides, DynamicVariables } from "../elevenlabs/messages.js";
+import type { ConversationOverrides, DynamicVariables } from "../../elevenlabs/messages.js";
 import { type StateStore, withTimeout } from "./store.js";
 
 export interface TransferDecision {
@@ -56,7 +56,7 @@ function parse<T>(raw: string | undefined): T | undefined {
   }
 }
 
-export class CallState {
+export class CallRecords {
   /**
    * @param local with a shared store, a copy in this process: what this instance wrote stays
    *   readable here while the shared store is down (same-instance requests still get answers).

@@ -4,13 +4,17 @@
  * definition, so both accept and refuse exactly the same things.
  */
 import { z } from "zod";
+import {
+  AGENT_ID,
+  AGENT_ID_PROBLEM,
+  LANGUAGE,
+  LANGUAGE_PROBLEM,
+  VAR_NAME,
+  VOICE_ID,
+  VOICE_ID_PROBLEM,
+} from "../../config/validators.js";
 
-/** ElevenLabs dynamic-variable names as their prompts reference them: `{{customer_name}}`. */
-export const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
-
-export const agentIdSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9_-]{1,128}$/, { message: "must be an agent id (letters, digits, _ and -)" });
+export const agentIdSchema = z.string().regex(AGENT_ID, { message: AGENT_ID_PROBLEM });
 
 export const variableNameSchema = z
   .string()
@@ -24,23 +28,7 @@ export const dynamicVariablesSchema = z
 export const overridesSchema = z
   .object({
     first_message: z.string().max(4096).optional(),
-    language: z
-      .string()
-      .regex(/^[a-z]{2,3}(-[A-Za-z]{2,4})?$/, { message: "must be a language code such as hi or en" })
-      .optional(),
-    voice_id: z
-      .string()
-      .regex(/^[A-Za-z0-9_-]{1,64}$/, { message: "must be a voice id" })
-      .optional(),
+    language: z.string().regex(LANGUAGE, { message: LANGUAGE_PROBLEM }).optional(),
+    voice_id: z.string().regex(VOICE_ID, { message: VOICE_ID_PROBLEM }).optional(),
   })
   .strict();
-
-/** An IANA time zone this Node.js knows (`Asia/Kolkata`). */
-export function validTimezone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat("en-US", { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -1,5 +1,5 @@
 /**
- * Exotel's REST side, as far as call control needs it (exotel.md, "Outbound calls (REST)"):
+ * Exotel's REST side, as far as call control needs it (docs/call-control.md, "Outbound calls"):
  *
  *   POST {base}/v1/Accounts/{AccountSid}/Calls/connect.json     HTTP Basic api_key:api_token
  *        application/x-www-form-urlencoded
@@ -7,7 +7,6 @@
  *        direct mode: From, CallerId, StreamUrl (wss, <= 600 chars), StreamType=bidirectional, CustomField
  *   200 {"Call":{"Sid":"...","Status":"..."}}   4xx/5xx {"RestException":{"Status":..,"Message":".."}}
  *
- * Plus the wss:// stream URLs the bridge hands to Exotel (dynamic URL answers, direct mode).
  * Credentials go in the Authorization header only; errors carry Exotel's message, never ours.
  */
 
@@ -116,41 +115,4 @@ export async function connectCall(
   if (typeof call?.Sid !== "string" || call.Sid === "")
     throw new ExotelApiError("Exotel's reply has no Call.Sid", res.status);
   return { sid: call.Sid, status: typeof call.Status === "string" ? call.Status : "" };
-}
-
-/**
- * `wss://[key:token@]host/media?sample-rate=...&<params>` from the public base URL
- * (`http://` gives `ws://`, for tests).
- */
-export function streamUrl(
-  publicBaseUrl: string,
-  basicAuth: string | undefined,
-  sampleRate: number,
-  params: Readonly<Record<string, string>>,
-): string {
-  const u = new URL(publicBaseUrl);
-  u.protocol = u.protocol === "http:" ? "ws:" : "wss:";
-  u.pathname = `${u.pathname.replace(/\/+$/, "")}/media`;
-  if (basicAuth !== undefined) {
-    const i = basicAuth.indexOf(":");
-    u.username = encodeURIComponent(basicAuth.slice(0, i));
-    u.password = encodeURIComponent(basicAuth.slice(i + 1));
-  }
-  u.searchParams.set("sample-rate", String(sampleRate));
-  for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
-  return u.toString();
-}
-
-/** The same URL with the credential masked, for logs. */
-export function maskUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.username || u.password) {
-      u.username = "***";
-      u.password = "***";
-    }
-    return u.toString();
-  } catch {
-    return "(unparseable url)";
-  }
 }

@@ -11,12 +11,12 @@
  * agent failed), 302 when the call is finished (end_call, agent hung up, anything else).
  * Connect answers the destination: the team's numbers, the default numbers, or 404 when none.
  */
-import type { ClientToolHandler } from "../call/tools.js";
-import type { EndReason } from "../call-endings.js";
-import type { Logger } from "../log.js";
-import type { CallOutcome, CallState, TransferDecision } from "./call-state.js";
-import type { ControlConfig } from "./config.js";
-import { normalizeNumber } from "./routing.js";
+import type { ClientToolHandler } from "../../call/tools.js";
+import type { ControlConfig } from "../../config/control.js";
+import type { EndReason } from "../../call-endings.js";
+import type { Logger } from "../../log.js";
+import { normalizeNumber } from "../routing/table.js";
+import type { CallOutcome, CallRecords, TransferDecision } from "../state/call-records.js";
 
 /** End reasons that count as "the agent failed" for TRANSFER_ON_FAILURE. */
 export const FAILURE_REASONS: ReadonlySet<EndReason> = new Set<EndReason>([
@@ -71,7 +71,7 @@ export function chooseDestination(
 
 export interface TransferToolDeps {
   readonly config: ControlConfig["transfer"];
-  readonly state: CallState;
+  readonly records: CallRecords;
   /** Per-call destinations (route's transfer_numbers over TRANSFER_NUMBERS). */
   readonly destinationsFor: (callId: string) => Destinations;
 }
@@ -89,7 +89,7 @@ export function transferTool(deps: TransferToolDeps): ClientToolHandler {
     if (ctx.callSid === "")
       throw new TransferError("This call has no call SID, so it cannot be transferred.");
     try {
-      await deps.state.putTransfer(ctx.callSid, decision);
+      await deps.records.putTransfer(ctx.callSid, decision);
     } catch (err) {
       // Keep going: the Connect applet falls back to the default destination.
       ctx.log.error(
@@ -129,7 +129,7 @@ export function passthruVerdict(
 
 /** Waits (bounded) for a still-finishing call to record its transfer decision or outcome. */
 export async function awaitOutcome(
-  state: CallState,
+  records: CallRecords,
   callSid: string,
   waitMs: number,
   log: Logger,
@@ -141,10 +141,10 @@ export async function awaitOutcome(
   let warned = false;
   for (;;) {
     try {
-      [transfer, outcome] = await Promise.all([state.getTransfer(callSid), state.getOutcome(callSid)]);
+      [transfer, outcome] = await Promise.all([records.getTransfer(callSid), records.getOutcome(callSid)]);
       if (transfer !== undefined || outcome !== undefined) break;
       // Only wait for calls a bridge is still finishing; an unknown call has nothing to wait for.
-      if (!active) active = await state.isActive(callSid);
+      if (!active) active = await records.isActive(callSid);
       if (!active) break;
     } catch (err) {
       // A slow or flapping store: keep trying within the wait, since answering "finished" would

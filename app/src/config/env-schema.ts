@@ -1,5 +1,5 @@
 /**
- * zod building blocks for environment variables, shared by config.ts and control/config.ts so
+ * zod building blocks for environment variables, shared by ../config.ts and ./control.ts so
  * every variable is read the same way: blank means unset, integers are plain digits within a
  * range (the message names the range and unit), enums are case-insensitive, booleans accept the
  * usual spellings, and checks return one readable problem.

@@ -11,9 +11,9 @@
  */
 import { type FileHandle, mkdir, open, unlink } from "node:fs/promises";
 import path from "node:path";
-import type { AudioTap, CallInfo } from "../call/hooks.js";
-import type { RecordingFacts } from "../call/summary.js";
-import type { Logger } from "../log.js";
+import type { AudioTap, CallInfo } from "../../call/hooks.js";
+import type { RecordingFacts } from "../../call/summary.js";
+import type { Logger } from "../../log.js";
 import type { GcsUploader } from "./gcs.js";
 import { StereoTimeline, wavHeader } from "./stereo-timeline.js";
 

@@ -12,27 +12,22 @@
  */
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
-import type { Config } from "../config.js";
-import type { DynamicVariables } from "../elevenlabs/messages.js";
-import type { Logger } from "../log.js";
-import type { CallState, PreparedPlan } from "./call-state.js";
-import { PHONE } from "./config.js";
-import {
-  type ConnectTarget,
-  connectCall,
-  ExotelApiError,
-  MAX_CUSTOM_FIELD,
-  streamUrl,
-} from "./exotel-api.js";
+import { PHONE } from "../../config/validators.js";
+import type { Config } from "../../config.js";
+import type { DynamicVariables } from "../../elevenlabs/messages.js";
+import type { Logger } from "../../log.js";
 import {
   CALL_TOKEN_PARAM,
   CUSTOM_FIELD_TOKEN,
   mergeOverrides,
   missingVariables,
   planFromRoute,
-} from "./plans.js";
-import type { RoutingTable } from "./routing.js";
-import { agentIdSchema, dynamicVariablesSchema, overridesSchema } from "./schemas.js";
+} from "../routing/plans.js";
+import { agentIdSchema, dynamicVariablesSchema, overridesSchema } from "../routing/schemas.js";
+import type { RoutingTable } from "../routing/table.js";
+import type { CallRecords, PreparedPlan } from "../state/call-records.js";
+import { streamUrl } from "../stream-url.js";
+import { type ConnectTarget, connectCall, ExotelApiError, MAX_CUSTOM_FIELD } from "./exotel-api.js";
 
 const TOKEN_CHARS = 22; // 16 random bytes, base64url
 const MAX_USER_CUSTOM_FIELD = MAX_CUSTOM_FIELD - CUSTOM_FIELD_TOKEN.length - TOKEN_CHARS - 1;
@@ -62,13 +57,13 @@ export interface OutboundResult {
 
 export interface OutboundDeps {
   readonly config: Config;
-  readonly state: CallState;
+  readonly records: CallRecords;
   readonly routing: RoutingTable;
   readonly log: Logger;
 }
 
 export async function placeOutboundCall(deps: OutboundDeps, raw: unknown): Promise<OutboundResult> {
-  const { config, state, routing, log } = deps;
+  const { config, records, routing, log } = deps;
   const ob = config.control.outbound;
   if (ob === undefined) return { status: 404, body: { error: "not_found" } };
   const parsed = outboundRequestSchema.safeParse(raw);
@@ -122,7 +117,7 @@ export async function placeOutboundCall(deps: OutboundDeps, raw: unknown): Promi
 
   const token = randomBytes(16).toString("base64url");
   try {
-    await state.putPlan(token, plan);
+    await records.putPlan(token, plan);
   } catch (err) {
     log.error(
       { event: "outbound_state_failed", err: { message: (err as Error).message } },
@@ -149,7 +144,7 @@ export async function placeOutboundCall(deps: OutboundDeps, raw: unknown): Promi
       { baseUrl: ob.apiBaseUrl, accountSid: ob.accountSid, apiKey: ob.apiKey, apiToken: ob.apiToken },
       { from: req.to, callerId: ob.callerId, target, customField },
     );
-    await state.putPlanBySid(reply.sid, { ...plan, callSid: reply.sid }).catch((err: unknown) =>
+    await records.putPlanBySid(reply.sid, { ...plan, callSid: reply.sid }).catch((err: unknown) =>
       log.warn(
         {
           event: "state_write_failed",
@@ -184,7 +179,7 @@ export async function placeOutboundCall(deps: OutboundDeps, raw: unknown): Promi
       },
     };
   } catch (err) {
-    await state.deletePlan(token).catch(() => {});
+    await records.deletePlan(token).catch(() => {});
     const e = err instanceof ExotelApiError ? err : new ExotelApiError((err as Error).message);
     log.warn(
       { event: "outbound_call_failed", exotel_status: e.status, detail: e.message, to: req.to },

@@ -6,10 +6,12 @@
  * variable, secrets never echoed.
  */
 import { z } from "zod";
-import { boolVar as bool, intVar as integer, optionalString as optional } from "../env-schema.js";
-import { validTimezone } from "./schemas.js";
+import { boolVar as bool, intVar as integer, optionalString as optional } from "./env-schema.js";
+import { httpUrl, PHONE, validTimezone } from "./validators.js";
 
-export type StreamSampleRate = 8000 | 16000 | 24000;
+/** Sample rates Exotel's Voicebot applet takes in `sample-rate` (infra/config.ts keeps a copy). */
+export const STREAM_SAMPLE_RATES = [8000, 16000, 24000] as const;
+export type StreamSampleRate = (typeof STREAM_SAMPLE_RATES)[number];
 
 export interface ControlConfig {
   /** `https://host[:port]` the bridge is reachable at (Exotel-facing); stream URLs are derived from it. */
@@ -75,21 +77,6 @@ export interface ControlConfig {
     | undefined;
 }
 
-function httpOrigin(v: string, https = false): string | undefined {
-  try {
-    const u = new URL(v);
-    if (u.protocol !== "https:" && (https || u.protocol !== "http:"))
-      return https ? "must be an https:// URL" : "must be an http(s):// URL";
-    if (u.search || u.hash || u.username || u.password)
-      return "must be a plain URL (no query, fragment or credentials)";
-    return undefined;
-  } catch {
-    return https ? "must be an https:// URL" : "must be an http(s):// URL";
-  }
-}
-
-/** Phone numbers as Exotel writes them: optional +, 6 to 15 digits. */
-export const PHONE = /^\+?[0-9]{6,15}$/;
 const TEAM = /^[a-z0-9_-]{1,40}$/;
 
 /** `default=+91a|+91b,sales=+91c` (a bare list of numbers means the default destination). */
@@ -115,10 +102,14 @@ export function parseTransferNumbers(raw: string): Record<string, string[]> | st
 
 /** Merged into the bridge's env schema. */
 export const CONTROL_ENV = {
-  PUBLIC_BASE_URL: optional((v) => httpOrigin(v)),
+  PUBLIC_BASE_URL: optional((v) => httpUrl(v)),
   STREAM_SAMPLE_RATE: z.preprocess(
     (v) => (typeof v === "string" && v.trim() !== "" ? v.trim() : "8000"),
-    z.enum(["8000", "16000", "24000"], { message: "must be 8000, 16000 or 24000" }).transform(Number),
+    z
+      .enum(STREAM_SAMPLE_RATES.map(String) as [string, ...string[]], {
+        message: `must be ${STREAM_SAMPLE_RATES.join(", ")}`,
+      })
+      .transform(Number),
   ) as unknown as z.ZodType<StreamSampleRate>,
   EXOTEL_WEBHOOK_TOKEN: optional((v) =>
     /^[A-Za-z0-9._~-]{16,200}$/.test(v) ? undefined : "must be 16-200 URL-safe characters",
@@ -167,7 +158,7 @@ export const CONTROL_ENV = {
   EXOTEL_SUBDOMAIN: optional((v) =>
     /^[a-z0-9.-]+\.[a-z]{2,}$/i.test(v) ? undefined : "must be a host name such as api.in.exotel.com",
   ),
-  EXOTEL_API_BASE_URL: optional((v) => httpOrigin(v)),
+  EXOTEL_API_BASE_URL: optional((v) => httpUrl(v)),
   EXOTEL_CALLER_ID: optional((v) => (PHONE.test(v) ? undefined : "must be a phone number (your ExoPhone)")),
   EXOTEL_APP_ID: optional((v) => (/^[0-9]{1,20}$/.test(v) ? undefined : "must be a numeric flow (app) id")),
   ROUTING_TABLE_FILE: optional(),
@@ -184,7 +175,7 @@ export const CONTROL_ENV = {
       ? undefined
       : "must be a plain object-name prefix",
   ),
-  RECORDINGS_STORAGE_URL: optional((v) => httpOrigin(v)),
+  RECORDINGS_STORAGE_URL: optional((v) => httpUrl(v)),
   RECORDINGS_KEEP_LOCAL: bool(false),
   GCE_METADATA_HOST: optional((v) =>
     /^[A-Za-z0-9.-]+(:[0-9]{1,5})?$/.test(v) ? undefined : "must be host[:port]",

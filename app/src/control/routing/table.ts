@@ -21,16 +21,11 @@
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { ConfigError } from "../config.js";
-import type { ConversationOverrides, DynamicVariables } from "../elevenlabs/messages.js";
-import { PHONE } from "./config.js";
-import {
-  agentIdSchema,
-  dynamicVariablesSchema,
-  overridesSchema,
-  validTimezone,
-  variableNameSchema,
-} from "./schemas.js";
+import { STREAM_SAMPLE_RATES, type StreamSampleRate } from "../../config/control.js";
+import { PHONE, validTimezone } from "../../config/validators.js";
+import { ConfigError } from "../../config.js";
+import type { ConversationOverrides, DynamicVariables } from "../../elevenlabs/messages.js";
+import { agentIdSchema, dynamicVariablesSchema, overridesSchema, variableNameSchema } from "./schemas.js";
 
 const DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"] as const;
 type Day = (typeof DAYS)[number];
@@ -79,7 +74,12 @@ const routeSchema = z
     dynamic_variables: dynamicVariablesSchema.optional(),
     overrides: overridesSchema.optional(),
     required_variables: z.array(variableNameSchema).optional(),
-    sample_rate: z.union([z.literal(8000), z.literal(16000), z.literal(24000)]).optional(),
+    sample_rate: z
+      .number()
+      .refine((n) => (STREAM_SAMPLE_RATES as readonly number[]).includes(n), {
+        message: `must be one of ${STREAM_SAMPLE_RATES.join(", ")}`,
+      })
+      .optional() as z.ZodType<StreamSampleRate | undefined>,
     record: z.boolean().optional(),
     transfer_numbers: z
       .record(
@@ -108,7 +108,7 @@ export interface Route {
   readonly dynamicVariables: DynamicVariables | undefined;
   readonly overrides: ConversationOverrides | undefined;
   readonly requiredVariables: readonly string[];
-  readonly sampleRate: 8000 | 16000 | 24000 | undefined;
+  readonly sampleRate: StreamSampleRate | undefined;
   readonly record: boolean | undefined;
   readonly transferNumbers: Readonly<Record<string, readonly string[]>> | undefined;
   readonly match: {

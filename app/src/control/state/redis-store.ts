@@ -11,7 +11,7 @@
 import { isIP } from "node:net";
 import { checkServerIdentity, type PeerCertificate } from "node:tls";
 import type { createClient } from "@redis/client";
-import type { Logger } from "../log.js";
+import type { Logger } from "../../log.js";
 import type { StateStore } from "./store.js";
 
 export interface RedisStoreOptions {

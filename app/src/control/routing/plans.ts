@@ -2,10 +2,10 @@
  * From what is known about a call (a routing-table route, an outbound request, a dynamic-URL
  * request) to the plan the bridge runs it with. Pure.
  */
-import type { CallPlan } from "../call/hooks.js";
-import type { ConversationOverrides, DynamicVariables } from "../elevenlabs/messages.js";
-import type { PreparedPlan } from "./call-state.js";
-import type { Route } from "./routing.js";
+import type { CallPlan } from "../../call/hooks.js";
+import type { ConversationOverrides, DynamicVariables } from "../../elevenlabs/messages.js";
+import type { PreparedPlan } from "../state/call-records.js";
+import type { Route } from "./table.js";
 
 /** Custom parameter carrying the per-call token in stream URLs the bridge generates. */
 export const CALL_TOKEN_PARAM = "call_token";
