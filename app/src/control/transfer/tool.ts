@@ -12,8 +12,8 @@
  * Connect answers the destination: the team's numbers, the default numbers, or 404 when none.
  */
 import type { ClientToolHandler } from "../../call/tools.js";
-import type { ControlConfig } from "../../config/control.js";
 import type { EndReason } from "../../call-endings.js";
+import type { ControlConfig } from "../../config/control.js";
 import type { Logger } from "../../log.js";
 import { normalizeNumber } from "../routing/table.js";
 import type { CallOutcome, CallRecords, TransferDecision } from "../state/call-records.js";
