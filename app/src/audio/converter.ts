@@ -1,10 +1,12 @@
 /**
- * One direction of format conversion for one call: decode (mu-law -> PCM16), keep sample
- * alignment, resample, encode (PCM16 -> mu-law). Built once per call and direction from the
+ * One direction of format conversion for one call: decode (G.711 mu-law or A-law -> PCM16), keep
+ * sample alignment, resample, encode (PCM16 -> G.711). Built once per call and direction from the
  * negotiated formats; `createConverter` returns null when the formats already match, so the
- * caller can forward base64 untouched (the passthrough path).
+ * caller can forward base64 untouched (the passthrough path: PCM16 at one rate, or a mu-law
+ * stream to a `ulaw_8000` agent and back).
  */
-import { type AudioFormat, formatName, sameFormat } from "./formats.js";
+import { alawToPcm16, pcm16ToAlaw } from "./alaw.js";
+import { type AudioFormat, type Encoding, formatName, sameFormat } from "./formats.js";
 import { pcm16ToUlaw, ulawToPcm16 } from "./mulaw.js";
 import { Pcm16Aligner } from "./pcm16.js";
 import { Resampler } from "./resampler.js";
@@ -44,14 +46,15 @@ class PipelineConverter implements AudioConverter {
   }
 
   convertInto(chunk: Buffer, sink: (out: Buffer) => void): void {
-    const pcm = this.from.encoding === "ulaw" ? ulawToPcm16(chunk) : this.aligner.push(chunk);
+    const pcm = decode(this.from.encoding, chunk, this.aligner);
     if (pcm.length === 0) return;
+    const to = this.to.encoding;
     if (this.resampler === null) {
-      sink(this.to.encoding === "ulaw" ? pcm16ToUlaw(pcm) : pcm);
+      sink(encode(to, pcm));
       return;
     }
-    if (this.to.encoding === "ulaw") this.resampler.processInto(pcm, (out) => sink(pcm16ToUlaw(out)));
-    else this.resampler.processInto(pcm, sink);
+    if (to === "pcm16") this.resampler.processInto(pcm, sink);
+    else this.resampler.processInto(pcm, (out) => sink(encode(to, out)));
   }
 
   reset(): void {
@@ -61,6 +64,18 @@ class PipelineConverter implements AudioConverter {
   destroy(): void {
     this.resampler?.destroy();
   }
+}
+
+function decode(encoding: Encoding, chunk: Buffer, aligner: Pcm16Aligner): Buffer {
+  if (encoding === "ulaw") return ulawToPcm16(chunk);
+  if (encoding === "alaw") return alawToPcm16(chunk);
+  return aligner.push(chunk);
+}
+
+function encode(encoding: Encoding, pcm: Buffer): Buffer {
+  if (encoding === "ulaw") return pcm16ToUlaw(pcm);
+  if (encoding === "alaw") return pcm16ToAlaw(pcm);
+  return pcm;
 }
 
 /** null when no conversion is needed. */

@@ -1,4 +1,4 @@
-/** G.711 mu-law <-> PCM16 LE, for `ulaw_8000` agents. The codec itself comes from `alawmulaw`. */
+/** G.711 mu-law <-> PCM16 LE, for mu-law Exotel streams and `ulaw_8000` agents. The codec itself comes from `alawmulaw`. */
 import alawmulaw from "alawmulaw";
 import { int16ToBuffer, int16View } from "./pcm16.js";
 

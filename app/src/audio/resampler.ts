@@ -2,7 +2,7 @@
  * Streaming, band-limited sample-rate conversion for PCM16 mono, backed by speexdsp's resampler
  * compiled to WebAssembly (`@echogarden/speex-resampler-wasm`). Measured on this machine at about
  * -100 dB imaging/aliasing for 8k<->16k and ~30 ms CPU per minute of audio both ways, an order of
- * magnitude cheaper than libsamplerate-js (see design notes); the package ships only the raw
+ * magnitude cheaper than libsamplerate-js (README, "Decisions and versions"); the package ships only the raw
  * emscripten API, so this file is the thin typed wrapper around it.
  *
  * One WASM instance serves the whole process (loaded once, at import); each Resampler owns its

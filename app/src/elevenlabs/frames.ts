@@ -1,5 +1,5 @@
 /**
- * Builders for bridge -> agent frames (docs/protocols/elevenlabs.md, "Client -> server").
+ * Builders for bridge -> agent frames (docs/protocols.md, "ElevenLabs: client to server").
  * Audio is the hot path: built by concatenation (base64 needs no escaping). The rest goes through
  * JSON.stringify on objects typed by `@elevenlabs/types`, so their shape is checked at compile time.
  */
@@ -9,7 +9,9 @@ import type {
   ConversationInitiationClientToOrchestratorEvent,
   ConversationOverrides,
   DynamicVariables,
+  McpToolApprovalResultClientToOrchestratorEvent,
   PongClientToOrchestratorEvent,
+  UserActivityClientToOrchestratorEvent,
   UserMessageClientToOrchestratorEvent,
 } from "./messages.js";
 
@@ -61,6 +63,25 @@ export function clientToolResultFrame(toolCallId: string, result: string, isErro
     tool_call_id: toolCallId,
     result,
     is_error: isError,
+  };
+  return JSON.stringify(msg);
+}
+
+/**
+ * Tells the agent the caller is active without speaking (typing DTMF), so its turn-taking does not
+ * start talking over the digits. No payload: the official client sends exactly this.
+ */
+export function userActivityFrame(): string {
+  const msg: UserActivityClientToOrchestratorEvent = { type: "user_activity" };
+  return JSON.stringify(msg);
+}
+
+/** The answer to an `mcp_tool_call` in state `awaiting_approval`. */
+export function mcpToolApprovalFrame(toolCallId: string, isApproved: boolean): string {
+  const msg: McpToolApprovalResultClientToOrchestratorEvent = {
+    type: "mcp_tool_approval_result",
+    tool_call_id: toolCallId,
+    is_approved: isApproved,
   };
   return JSON.stringify(msg);
 }

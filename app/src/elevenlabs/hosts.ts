@@ -1,7 +1,7 @@
 /**
- * Where the agent service lives (docs/protocols/elevenlabs.md, "Hosts and authentication").
- * The wrong region for an agent answers "agent does not exist", so the region is configuration;
- * ELEVENLABS_BASE_URL overrides it (proxies, tests).
+ * Where the agent service lives (docs/protocols.md, "Hosts and authentication"): every server in
+ * ElevenLabs' published API reference. The wrong region for an agent answers "agent does not
+ * exist", so the region is configuration; ELEVENLABS_BASE_URL overrides it (proxies, tests).
  */
 
 export const REGION_HOSTS = {
@@ -9,6 +9,7 @@ export const REGION_HOSTS = {
   us: "api.us.elevenlabs.io",
   eu: "api.eu.residency.elevenlabs.io",
   india: "api.in.residency.elevenlabs.io",
+  singapore: "api.sg.residency.elevenlabs.io",
 } as const;
 
 export type ElevenLabsRegion = keyof typeof REGION_HOSTS;

@@ -1,6 +1,6 @@
 /**
  * ElevenLabs Agents WebSocket protocol, normalised into typed events.
- * Reference: docs/protocols/elevenlabs.md; raw shapes come from the official generated types in
+ * Reference: docs/protocols.md, "ElevenLabs"; raw shapes come from the official generated types in
  * `@elevenlabs/types` (pinned), so a protocol change shows up as a type error here first.
  * This folder is the only place that knows agent event names.
  */
@@ -8,7 +8,9 @@ import type {
   ClientToolResultClientToOrchestratorEvent,
   ContextualUpdateClientToOrchestratorEvent,
   ConversationInitiationClientToOrchestratorEvent,
+  McpToolApprovalResultClientToOrchestratorEvent,
   PongClientToOrchestratorEvent,
+  UserActivityClientToOrchestratorEvent,
   UserMessageClientToOrchestratorEvent,
 } from "@elevenlabs/types";
 
@@ -16,16 +18,23 @@ export type {
   ClientToolResultClientToOrchestratorEvent,
   ContextualUpdateClientToOrchestratorEvent,
   ConversationInitiationClientToOrchestratorEvent,
+  McpToolApprovalResultClientToOrchestratorEvent,
   PongClientToOrchestratorEvent,
+  UserActivityClientToOrchestratorEvent,
   UserMessageClientToOrchestratorEvent,
 };
 
 export interface MetadataEvent {
   readonly type: "metadata";
   readonly conversationId: string;
-  /** Raw names as sent (`pcm_16000`...); validated by the call against audio/formats. */
+  /**
+   * Names as sent (`pcm_16000`...), validated by the call against audio/formats. A format the
+   * metadata leaves out is `pcm_16000`, the official client's default, and `formatsAssumed` says so.
+   */
   readonly agentOutputAudioFormat: string;
   readonly userInputAudioFormat: string;
+  /** True when either format was missing and assumed: worth a warning in the call's log. */
+  readonly formatsAssumed: boolean;
 }
 
 export interface AudioEvent {
@@ -106,7 +115,51 @@ export interface AgentErrorEvent {
   readonly reason?: string;
 }
 
-/** A type this bridge does not handle (the service adds new ones): debug-logged, ignored. */
+export type McpToolCallState = "loading" | "awaiting_approval" | "success" | "failure";
+
+/**
+ * A server-side MCP tool call. In `awaiting_approval` the agent waits (up to
+ * `approvalTimeoutSecs`) for an `mcp_tool_approval_result`: see decideMcpApproval.
+ */
+export interface McpToolCallEvent {
+  readonly type: "mcp_tool_call";
+  /** One of McpToolCallState, or a state added later (passed through, never acted on). */
+  readonly state: string;
+  readonly toolCallId: string;
+  readonly toolName: string;
+  readonly serviceId: string;
+  readonly approvalTimeoutSecs?: number;
+  readonly errorMessage?: string;
+}
+
+/**
+ * Documented server events this bridge has no use for: accepted silently, never an error.
+ * The list is the server event names in `@elevenlabs/types` that the parser does not turn into
+ * their own events.
+ */
+export const IGNORED_AGENT_EVENT_TYPES = [
+  "agent_chat_response_part",
+  "agent_reasoning_response_part",
+  "agent_tool_request",
+  "agent_tool_response_full_payload",
+  "agent_typing",
+  "asr_initiation_metadata",
+  "context_usage",
+  "external_agent_connected",
+  "external_agent_disconnected",
+  "guardrail_triggered",
+  "internal_turn_probability",
+  "mcp_connection_status",
+  "rich_content",
+] as const;
+export type IgnoredAgentEventType = (typeof IGNORED_AGENT_EVENT_TYPES)[number];
+
+export interface IgnoredAgentEvent {
+  readonly type: "ignored";
+  readonly name: IgnoredAgentEventType;
+}
+
+/** A type this bridge does not know (the service adds new ones): debug-logged, ignored. */
 export interface UnknownAgentEvent {
   readonly type: "unknown";
   readonly name: string;
@@ -126,6 +179,8 @@ export type AgentEvent =
   | VadScoreEvent
   | TentativeAgentResponseEvent
   | AgentErrorEvent
+  | McpToolCallEvent
+  | IgnoredAgentEvent
   | UnknownAgentEvent;
 
 export type AgentParseErrorCode =

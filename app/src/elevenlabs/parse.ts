@@ -1,8 +1,17 @@
 /**
- * Pure parser for agent -> bridge frames (docs/protocols/elevenlabs.md, "Server -> client").
- * Never throws; unknown types become `unknown` events, malformed known types become typed errors.
+ * Pure parser for agent -> bridge frames (docs/protocols.md, "ElevenLabs: server to client").
+ * Never throws; documented types the bridge does not use become `ignored` events, unknown types
+ * `unknown` events, malformed known types typed errors.
  */
-import type { AgentEvent, AgentParseErrorCode, AgentParseResult } from "./messages.js";
+import { DEFAULT_AGENT_FORMAT_NAME } from "../audio/formats.js";
+import {
+  type AgentEvent,
+  type AgentParseErrorCode,
+  type AgentParseResult,
+  IGNORED_AGENT_EVENT_TYPES,
+  type IgnoredAgentEvent,
+  type IgnoredAgentEventType,
+} from "./messages.js";
 
 type Obj = Record<string, unknown>;
 
@@ -27,6 +36,17 @@ function num(v: unknown): number | undefined {
 function text(v: unknown): string {
   return typeof v === "string" ? v : "";
 }
+
+/** One frozen event per ignorable type: some (agent_chat_response_part) come many per turn. */
+const IGNORED: ReadonlyMap<string, IgnoredAgentEvent> = new Map(
+  IGNORED_AGENT_EVENT_TYPES.map((name: IgnoredAgentEventType) => [
+    name,
+    Object.freeze({ type: "ignored" as const, name }),
+  ]),
+);
+
+/** Tool call ids and names are echoed into logs and frames: bounded like any peer string. */
+const MAX_TOOL_ID = 256;
 
 /** `{..., eventId}` only when the id is a finite number. */
 function withId<T extends object>(base: T, v: unknown): T & { eventId?: number } {
@@ -70,11 +90,14 @@ export function parseAgentMessage(raw: string): AgentParseResult {
     case "conversation_initiation_metadata": {
       const e = msg.conversation_initiation_metadata_event;
       if (!isObj(e)) return fail("missing_field", "metadata.conversation_initiation_metadata_event");
+      const output = text(e.agent_output_audio_format);
+      const input = text(e.user_input_audio_format);
       return ok({
         type: "metadata",
         conversationId: text(e.conversation_id),
-        agentOutputAudioFormat: text(e.agent_output_audio_format),
-        userInputAudioFormat: text(e.user_input_audio_format),
+        agentOutputAudioFormat: output || DEFAULT_AGENT_FORMAT_NAME,
+        userInputAudioFormat: input || DEFAULT_AGENT_FORMAT_NAME,
+        formatsAssumed: output === "" || input === "",
       });
     }
     case "agent_response": {
@@ -161,7 +184,29 @@ export function parseAgentMessage(raw: string): AgentParseResult {
       }
       return ok({ type: "error", message: text(msg.message) || "agent error" });
     }
-    default:
+    case "mcp_tool_call": {
+      const e = msg.mcp_tool_call;
+      if (!isObj(e)) return fail("missing_field", "mcp_tool_call.mcp_tool_call");
+      const toolCallId = e.tool_call_id;
+      if (typeof toolCallId !== "string" || toolCallId === "")
+        return fail("missing_field", "mcp_tool_call.tool_call_id");
+      if (toolCallId.length > MAX_TOOL_ID) return fail("invalid_field", "mcp_tool_call.tool_call_id");
+      const timeout = num(e.approval_timeout_secs);
+      const errorMessage = typeof e.error_message === "string" ? e.error_message : undefined;
+      return ok({
+        type: "mcp_tool_call",
+        state: text(e.state).slice(0, 32),
+        toolCallId,
+        toolName: text(e.tool_name).slice(0, MAX_TOOL_ID),
+        serviceId: text(e.service_id).slice(0, MAX_TOOL_ID),
+        ...(timeout !== undefined && { approvalTimeoutSecs: timeout }),
+        ...(errorMessage !== undefined && { errorMessage: errorMessage.slice(0, 1024) }),
+      });
+    }
+    default: {
+      const ignored = IGNORED.get(type);
+      if (ignored !== undefined) return ok(ignored);
       return ok({ type: "unknown", name: type.length > 64 ? `${type.slice(0, 64)}...` : type });
+    }
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Signed-URL client: `GET /v1/convai/conversation/get-signed-url` with `xi-api-key`
- * (docs/protocols/elevenlabs.md). The API key goes only here, over HTTPS, never on a WebSocket.
+ * (docs/protocols.md, "Hosts and authentication"). The API key goes only here, over HTTPS, never on a WebSocket.
  * The signed URL itself is a short-lived credential: callers must not log it.
  */
 import { AgentConnectError } from "../call-endings.js";

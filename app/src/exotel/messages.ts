@@ -1,14 +1,21 @@
 /**
  * Exotel Voicebot (bidirectional stream) wire messages, as typed events.
- * Reference: docs/protocols/exotel.md. Exotel senders disagree on spelling (snake_case vs camelCase)
- * and on number types; the parser normalises all of that, so nothing outside `exotel/` sees it.
+ * Reference: docs/protocols.md, "Exotel". Exotel senders disagree on spelling (snake_case vs
+ * camelCase), on number types and on shapes (nested or flat `dtmf`); the parser normalises all of
+ * that, so nothing outside `exotel/` sees it.
  */
+import type { StreamEncoding } from "../audio/formats.js";
 
 export interface ExotelMediaFormat {
-  /** Informational: `raw`, `audio/x-raw`, `base64`... */
+  /** As sent (`raw`, `audio/x-raw`, `audio/x-mulaw;rate=8000`...), at most 64 characters. */
   readonly encoding?: string;
+  /** From `sample_rate`, or else from a `;rate=` parameter of `encoding`. */
   readonly sampleRate?: number;
   readonly bitRate?: string;
+  /** What the payload bytes are: PCM16 LE, unless the stream announced mu-law. */
+  readonly streamEncoding: StreamEncoding;
+  /** True when `encoding` was absent and PCM16 was assumed (the Voicebot applet's documented format). */
+  readonly encodingAssumed: boolean;
 }
 
 export interface ExotelStart {
@@ -24,6 +31,8 @@ export interface ExotelStart {
 
 export interface ConnectedEvent {
   readonly event: "connected";
+  /** Custom parameters some stream configurations deliver here instead of in `start`. */
+  readonly customParameters: Readonly<Record<string, string>>;
 }
 
 export interface StartEvent {
@@ -39,8 +48,25 @@ export interface MediaEvent {
   readonly streamSid?: string;
   readonly chunk?: number;
   readonly timestamp?: number;
-  /** Base64 PCM16 LE mono at the stream rate; kept encoded so passthrough never decodes it. */
+  /** Base64 audio in the stream's format; kept encoded so passthrough never decodes it. */
   readonly payload: string;
+}
+
+/**
+ * A frame the bridge must not act on, with why: `outbound_track` is the bot's own audio, echoed
+ * back when the stream is configured with both tracks.
+ */
+export interface IgnoredEvent {
+  readonly event: "ignored";
+  readonly name: string;
+  readonly reason: "outbound_track";
+}
+
+/** Exotel's silence-detection notice (`SilenceAction=notify`); accepted, nothing to do yet. */
+export interface SilenceEvent {
+  readonly event: "silence";
+  readonly sequence?: number;
+  readonly streamSid?: string;
 }
 
 export interface DtmfEvent {
@@ -81,6 +107,8 @@ export type ExotelEvent =
   | DtmfEvent
   | MarkEvent
   | StopEvent
+  | SilenceEvent
+  | IgnoredEvent
   | UnknownEvent;
 
 export type ExotelParseErrorCode =
@@ -89,6 +117,7 @@ export type ExotelParseErrorCode =
   | "missing_event"
   | "missing_field"
   | "invalid_field"
+  | "unsupported_encoding"
   | "binary_frame";
 
 export interface ExotelParseError {

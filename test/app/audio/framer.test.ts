@@ -18,6 +18,7 @@ describe("framingRules", () => {
       maxFrameBytes: 99840,
       targetFrameBytes: 3200,
       bytesPerMs: 16,
+      silenceByte: 0,
     });
     const r16 = framingRules(16000, 3200);
     assert.equal(r16.unitBytes, 640);

@@ -4,16 +4,28 @@ import {
   clientToolResultFrame,
   contextualUpdateFrame,
   initiationFrame,
+  mcpToolApprovalFrame,
   pongFrame,
+  userActivityFrame,
   userAudioFrame,
   userMessageFrame,
 } from "../../../app/src/elevenlabs/frames.js";
 import {
   agentEndpoints,
   publicConversationUrl,
+  REGION_HOSTS,
   signedUrlEndpoint,
 } from "../../../app/src/elevenlabs/hosts.js";
-import type { AgentEvent } from "../../../app/src/elevenlabs/messages.js";
+import {
+  DEFAULT_MCP_APPROVAL_POLICY,
+  decideMcpApproval,
+  parseMcpApprovalPolicy,
+} from "../../../app/src/elevenlabs/mcp-approval.js";
+import {
+  type AgentEvent,
+  IGNORED_AGENT_EVENT_TYPES,
+  type McpToolCallEvent,
+} from "../../../app/src/elevenlabs/messages.js";
 import { parseAgentMessage } from "../../../app/src/elevenlabs/parse.js";
 
 function ok(msg: unknown): AgentEvent {
@@ -38,6 +50,7 @@ describe("parseAgentMessage", () => {
         conversationId: "conv_1",
         agentOutputAudioFormat: "pcm_8000",
         userInputAudioFormat: "pcm_16000",
+        formatsAssumed: false,
       },
     );
     assert.deepEqual(
@@ -154,7 +167,104 @@ describe("parseAgentMessage", () => {
   });
 
   it("ignores unknown types without failing", () => {
-    assert.deepEqual(ok({ type: "mcp_tool_call", x: 1 }), { type: "unknown", name: "mcp_tool_call" });
+    assert.deepEqual(ok({ type: "future_event", x: 1 }), { type: "unknown", name: "future_event" });
+    assert.equal((ok({ type: "z".repeat(500) }) as { name: string }).name.length, 67);
+  });
+
+  it("types every documented but unused server event as ignored, one shared object each", () => {
+    for (const name of IGNORED_AGENT_EVENT_TYPES) {
+      const e = ok({ type: name, whatever: { a: 1 } });
+      assert.deepEqual(e, { type: "ignored", name });
+      assert.equal(e, ok({ type: name }), "no allocation per event");
+    }
+  });
+
+  it("assumes pcm_16000 for a format the metadata leaves out, and flags it", () => {
+    assert.deepEqual(
+      ok({
+        type: "conversation_initiation_metadata",
+        conversation_initiation_metadata_event: { conversation_id: "c" },
+      }),
+      {
+        type: "metadata",
+        conversationId: "c",
+        agentOutputAudioFormat: "pcm_16000",
+        userInputAudioFormat: "pcm_16000",
+        formatsAssumed: true,
+      },
+    );
+    const one = ok({
+      type: "conversation_initiation_metadata",
+      conversation_initiation_metadata_event: {
+        conversation_id: "c",
+        agent_output_audio_format: "ulaw_8000",
+      },
+    });
+    assert.ok(one.type === "metadata");
+    if (one.type !== "metadata") return;
+    assert.equal(one.agentOutputAudioFormat, "ulaw_8000");
+    assert.equal(one.userInputAudioFormat, "pcm_16000");
+    assert.equal(one.formatsAssumed, true);
+    const unknown = ok({
+      type: "conversation_initiation_metadata",
+      conversation_initiation_metadata_event: {
+        agent_output_audio_format: "mp3_44100",
+        user_input_audio_format: "pcm_8000",
+      },
+    });
+    assert.ok(
+      unknown.type === "metadata" &&
+        unknown.agentOutputAudioFormat === "mp3_44100" &&
+        !unknown.formatsAssumed,
+    );
+  });
+
+  it("parses mcp_tool_call in each documented state", () => {
+    const base = {
+      service_id: "svc",
+      tool_call_id: "t1",
+      tool_name: "search",
+      parameters: {},
+      timestamp: "x",
+    };
+    assert.deepEqual(
+      ok({
+        type: "mcp_tool_call",
+        mcp_tool_call: { ...base, state: "awaiting_approval", approval_timeout_secs: 300 },
+      }),
+      {
+        type: "mcp_tool_call",
+        state: "awaiting_approval",
+        toolCallId: "t1",
+        toolName: "search",
+        serviceId: "svc",
+        approvalTimeoutSecs: 300,
+      },
+    );
+    assert.deepEqual(
+      ok({ type: "mcp_tool_call", mcp_tool_call: { ...base, state: "failure", error_message: "e" } }),
+      {
+        type: "mcp_tool_call",
+        state: "failure",
+        toolCallId: "t1",
+        toolName: "search",
+        serviceId: "svc",
+        errorMessage: "e",
+      },
+    );
+    const loading = ok({ type: "mcp_tool_call", mcp_tool_call: { ...base, state: "loading" } });
+    assert.ok(loading.type === "mcp_tool_call" && loading.state === "loading");
+    const code = (raw: unknown) => {
+      const r = parseAgentMessage(JSON.stringify(raw));
+      assert.ok(!r.ok);
+      return r.error.code;
+    };
+    assert.equal(code({ type: "mcp_tool_call" }), "missing_field");
+    assert.equal(code({ type: "mcp_tool_call", mcp_tool_call: { state: "loading" } }), "missing_field");
+    assert.equal(
+      code({ type: "mcp_tool_call", mcp_tool_call: { tool_call_id: "x".repeat(300) } }),
+      "invalid_field",
+    );
   });
 
   it("returns typed errors for malformed frames", () => {
@@ -185,6 +295,12 @@ describe("agent frame builders", () => {
       tool_call_id: "id",
       result: "done",
       is_error: false,
+    });
+    assert.deepEqual(JSON.parse(userActivityFrame()), { type: "user_activity" });
+    assert.deepEqual(JSON.parse(mcpToolApprovalFrame("t1", false)), {
+      type: "mcp_tool_approval_result",
+      tool_call_id: "t1",
+      is_approved: false,
     });
   });
 
@@ -217,5 +333,61 @@ describe("hosts", () => {
       publicConversationUrl(agentEndpoints("us"), "ag"),
       "wss://api.us.elevenlabs.io/v1/convai/conversation?agent_id=ag",
     );
+  });
+});
+
+describe("residency hosts", () => {
+  it("lists every host in the official servers list, Singapore included", () => {
+    assert.deepEqual(Object.values(REGION_HOSTS).sort(), [
+      "api.elevenlabs.io",
+      "api.eu.residency.elevenlabs.io",
+      "api.in.residency.elevenlabs.io",
+      "api.sg.residency.elevenlabs.io",
+      "api.us.elevenlabs.io",
+    ]);
+    assert.equal(agentEndpoints("singapore").wsBase, "wss://api.sg.residency.elevenlabs.io");
+  });
+});
+
+describe("MCP approval policy", () => {
+  const call = (state: string, toolName = "search", serviceId = "svc"): McpToolCallEvent => ({
+    type: "mcp_tool_call",
+    state,
+    toolCallId: "t1",
+    toolName,
+    serviceId,
+  });
+
+  it("denies by default and answers only calls awaiting approval", () => {
+    assert.deepEqual(decideMcpApproval(DEFAULT_MCP_APPROVAL_POLICY, call("awaiting_approval")), {
+      approve: false,
+      reason: "policy_deny",
+    });
+    for (const state of ["loading", "success", "failure", "later_state"])
+      assert.equal(decideMcpApproval(DEFAULT_MCP_APPROVAL_POLICY, call(state)), null);
+  });
+
+  it("reads deny, allow and allow-lists from configuration text", () => {
+    assert.equal(parseMcpApprovalPolicy(undefined), DEFAULT_MCP_APPROVAL_POLICY);
+    assert.equal(parseMcpApprovalPolicy(" deny "), DEFAULT_MCP_APPROVAL_POLICY);
+    const allow = parseMcpApprovalPolicy("allow");
+    assert.ok(typeof allow !== "string");
+    if (typeof allow === "string") return;
+    assert.deepEqual(decideMcpApproval(allow, call("awaiting_approval")), {
+      approve: true,
+      reason: "policy_allow",
+    });
+    const listed = parseMcpApprovalPolicy("allow:search, crm/lookup");
+    assert.ok(typeof listed !== "string");
+    if (typeof listed === "string") return;
+    assert.equal(decideMcpApproval(listed, call("awaiting_approval", "search"))?.approve, true);
+    assert.equal(decideMcpApproval(listed, call("awaiting_approval", "lookup", "crm"))?.approve, true);
+    assert.deepEqual(decideMcpApproval(listed, call("awaiting_approval", "lookup", "other")), {
+      approve: false,
+      reason: "tool_not_listed",
+    });
+    assert.equal(typeof parseMcpApprovalPolicy("allow:"), "string");
+    assert.equal(typeof parseMcpApprovalPolicy("allow:bad name"), "string");
+    assert.equal(typeof parseMcpApprovalPolicy("yes please"), "string");
   });
 });

@@ -108,6 +108,7 @@ const mediaFrame = fc
           {
             chunk: fc.oneof(fc.nat().map(String), fc.string({ maxLength: 4 })),
             timestamp: fc.oneof(fc.nat().map(String), fc.nat()),
+            track: fc.oneof(fc.constantFrom("inbound", "outbound", "Outbound"), fc.nat()),
             payload: payloadValue,
           },
           { requiredKeys: [] },
@@ -184,5 +185,17 @@ describe("Exotel media fast path", () => {
     assert.ok(r.ok && r.event.event === "media");
     if (r.event.event === "media") assert.equal(r.event.payload, payload);
     assertSame(raw);
+  });
+
+  it("still sees media.track on the fast path, wherever the key sits", () => {
+    const payload = Buffer.alloc(1600, 3).toString("base64");
+    for (const raw of [
+      `{"event":"media","stream_sid":"MZ1","media":{"track":"outbound","chunk":"2","payload":"${payload}"}}`,
+      `{"event":"media","stream_sid":"MZ1","media":{"chunk":"2","payload":"${payload}","track":"outbound"}}`,
+    ]) {
+      const r = parseExotelMessage(raw);
+      assert.ok(r.ok && r.event.event === "ignored", raw.slice(0, 80));
+      assertSame(raw);
+    }
   });
 });

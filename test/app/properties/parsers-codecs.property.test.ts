@@ -6,7 +6,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
+import { alawToPcm16, pcm16ToAlaw } from "../../../app/src/audio/alaw.js";
 import { createConverter } from "../../../app/src/audio/converter.js";
+import { EXOTEL_ULAW_FORMAT, exotelFormat } from "../../../app/src/audio/formats.js";
 import { Framer, framingRules, isValidFrameSize } from "../../../app/src/audio/framer.js";
 import { pcm16ToUlaw, ulawToPcm16 } from "../../../app/src/audio/mulaw.js";
 import { base64DecodedLength, isStrictBase64, Pcm16Aligner } from "../../../app/src/audio/pcm16.js";
@@ -48,15 +50,24 @@ const hostileValue = fc.letrec((tie) => ({
 const exotelLike = fc.record(
   {
     event: fc.oneof(
-      fc.constantFrom("connected", "start", "media", "dtmf", "mark", "stop", "clear"),
+      fc.constantFrom("connected", "start", "media", "dtmf", "mark", "stop", "clear", "silence"),
       fc.string(),
     ),
-    stream_sid: fc.oneof(fc.string(), fc.integer()),
+    stream_sid: fc.oneof(fc.string(), fc.integer(), fc.string({ minLength: 120, maxLength: 140 })),
+    digit: fc.oneof(fc.string({ maxLength: 2 }), fc.integer()),
+    track: fc.oneof(fc.constantFrom("inbound", "outbound"), hostileValue),
+    custom_parameters: fc.oneof(hostileValue, fc.string()),
     sequence_number: fc.oneof(fc.string(), fc.integer(), fc.double()),
     start: hostileValue,
     media: fc.oneof(
       hostileValue,
-      fc.record({ payload: fc.oneof(fc.base64String(), fc.string(), fc.integer()) }),
+      fc.record(
+        {
+          payload: fc.oneof(fc.base64String(), fc.string(), fc.integer()),
+          track: fc.oneof(fc.constantFrom("inbound", "outbound", "OUTBOUND"), hostileValue),
+        },
+        { requiredKeys: ["payload"] },
+      ),
     ),
     dtmf: fc.oneof(hostileValue, fc.record({ digit: fc.oneof(fc.string(), fc.integer()) })),
     mark: hostileValue,
@@ -79,8 +90,19 @@ const agentLike = fc.record(
         "agent_tool_response",
         "error",
         "vad_score",
+        "mcp_tool_call",
+        "mcp_connection_status",
+        "agent_chat_response_part",
       ),
       fc.string(),
+    ),
+    mcp_tool_call: fc.oneof(
+      hostileValue,
+      fc.record({
+        tool_call_id: fc.oneof(fc.string(), hostileValue),
+        state: fc.oneof(fc.constantFrom("loading", "awaiting_approval", "success", "failure"), hostileValue),
+        approval_timeout_secs: hostileValue,
+      }),
     ),
     audio_event: fc.oneof(
       hostileValue,
@@ -176,11 +198,12 @@ describe("audio path properties", () => {
   it("the framer emits only rule-abiding frames and loses no byte, for any chunking and rate", () => {
     fc.assert(
       fc.property(
-        fc.constantFrom(8000, 16000, 24000),
+        fc.constantFrom(exotelFormat(8000), exotelFormat(16000), exotelFormat(24000), EXOTEL_ULAW_FORMAT),
         fc.constantFrom(3200, 6400, 9600),
         chunking,
-        (rate, chunk, sizes) => {
-          const rules = framingRules(rate, chunk);
+        (format, chunk, sizes) => {
+          const rate = format.sampleRate;
+          const rules = framingRules(format, chunk);
           const framer = new Framer(rules);
           const total = sizes.reduce((a, b) => a + b, 0);
           const input = Buffer.alloc(total);
@@ -199,7 +222,7 @@ describe("audio path properties", () => {
           const joined = Buffer.concat(out);
           assert.ok(joined.subarray(0, total).equals(input));
           assert.ok(
-            joined.subarray(total).every((b) => b === 0),
+            joined.subarray(total).every((b) => b === rules.silenceByte),
             "padding must be silence",
           );
         },
@@ -285,6 +308,17 @@ describe("audio path properties", () => {
           const c = codes[i] as number;
           if (c !== 0x7f) assert.equal(back[i], c);
         }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it("A-law: decode never throws and encode(decode(x)) is the identity on codes", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 400 }), (codes) => {
+        const pcm = alawToPcm16(Buffer.from(codes));
+        assert.equal(pcm.length, codes.length * 2);
+        assert.ok(pcm16ToAlaw(pcm).equals(Buffer.from(codes)));
       }),
       { numRuns: RUNS },
     );
