@@ -11,6 +11,16 @@ import { REGION_HOSTS } from "./elevenlabs/hosts.js";
 import type { ConversationOverrides } from "./elevenlabs/messages.js";
 import { blankToUndefined, intVar as int, oneOf, optionalString } from "./env-schema.js";
 import { parseCidr } from "./net.js";
+// ---- HTTP surface, access and log privacy: imports ----
+import type { LogFormat } from "./log.js";
+import {
+  NUMBER_LOG_MODES,
+  type NumberLogMode,
+  type PrivacySettings,
+  TRANSCRIPT_LOG_MODES,
+  type TranscriptLogMode,
+} from "./privacy.js";
+// ---- end HTTP surface, access and log privacy ----
 
 export type DtmfMode = "user_message" | "contextual_update" | "off";
 
@@ -70,6 +80,22 @@ export interface Config {
   };
   /** Call control: transfer, outbound calls, routing, recordings, shared state (control/config.ts). */
   readonly control: ControlConfig;
+  // ---- HTTP surface, access and log privacy: fields ----
+  readonly access: {
+    /** Bearer token for /metrics and /health/details; undefined = nobody gets them with a credential. */
+    readonly adminToken: string | undefined;
+    /** Resolved client addresses that may read /metrics without a credential (an in-instance collector). */
+    readonly metricsAllowedCidrs: readonly string[] | undefined;
+  };
+  readonly http: {
+    /** A whole ordinary request (headers and body) must arrive within this; upgrades are exempt. */
+    readonly requestTimeoutMs: number;
+    /** Open TCP connections at once, calls included; beyond it new connections are closed at once. */
+    readonly maxConnections: number;
+  };
+  readonly privacy: PrivacySettings;
+  readonly logFormat: LogFormat;
+  // ---- end HTTP surface, access and log privacy ----
 }
 
 type Env = Record<string, string | undefined>;
@@ -154,7 +180,28 @@ const schema = z.object({
   MAX_BUFFERED_AUDIO_MS: int(1000, 3_600_000, 120_000, " ms"),
   MAX_SOCKET_BUFFER_BYTES: int(16 * 1024, 256 * 1024 * 1024, 4 * 1024 * 1024, " bytes"),
   ...CONTROL_ENV,
+  // ---- HTTP surface, access and log privacy: variables ----
+  ADMIN_TOKEN: optionalString((v) =>
+    /^[\x21-\x7e]{16,512}$/.test(v) ? undefined : "must be 16 or more printable characters without spaces",
+  ),
+  METRICS_ALLOWED_CIDRS: optionalString((v) => {
+    const bad = v
+      .split(",")
+      .map((c) => c.trim())
+      .filter((c) => c !== "" && parseCidr(c) === undefined);
+    return bad.length > 0 ? `has invalid CIDR ranges: ${bad.join(" ")}` : undefined;
+  }),
+  HTTP_REQUEST_TIMEOUT_MS: int(1000, 600_000, 30_000, " ms"),
+  // 0 = derived from MAX_CONCURRENT_CALLS (every call holds one connection) plus room for the rest.
+  MAX_CONNECTIONS: int(0, 1_000_000, 0),
+  LOG_CALLER_NUMBERS: oneOf<NumberLogMode>(NUMBER_LOG_MODES, "masked"),
+  LOG_TRANSCRIPTS: oneOf<TranscriptLogMode>(TRANSCRIPT_LOG_MODES, "off"),
+  LOG_FORMAT: oneOf<LogFormat>(["auto", "json", "pretty"], "auto"),
+  // ---- end HTTP surface, access and log privacy ----
 });
+
+/** Connections beyond the calls: probes, scrapes, call control, and refusals in flight. */
+const EXTRA_CONNECTIONS = 256;
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
@@ -169,7 +216,11 @@ export function loadConfig(env: Env = process.env): Config {
       const name = String(issue.path[0] ?? "?");
       const got = env[name];
       const shown =
-        got === undefined || name.includes("KEY") || name.includes("AUTH") || SECRET_ENV.has(name)
+        got === undefined ||
+        name.includes("KEY") ||
+        name.includes("AUTH") ||
+        name.includes("TOKEN") ||
+        SECRET_ENV.has(name)
           ? ""
           : ` (got "${got}")`;
       problems.push(`${name} ${issue.message}${shown}`);
@@ -241,6 +292,20 @@ export function loadConfig(env: Env = process.env): Config {
     },
     log: { level: e.LOG_LEVEL, callLogDir: e.CALL_LOG_DIR },
     control,
+    // ---- HTTP surface, access and log privacy: values ----
+    access: {
+      adminToken: e.ADMIN_TOKEN,
+      metricsAllowedCidrs: e.METRICS_ALLOWED_CIDRS?.split(",")
+        .map((c) => c.trim())
+        .filter(Boolean),
+    },
+    http: {
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      maxConnections: e.MAX_CONNECTIONS || e.MAX_CONCURRENT_CALLS + EXTRA_CONNECTIONS,
+    },
+    privacy: { callerNumbers: e.LOG_CALLER_NUMBERS, transcripts: e.LOG_TRANSCRIPTS },
+    logFormat: e.LOG_FORMAT,
+    // ---- end HTTP surface, access and log privacy ----
   };
   return deepFreeze(config);
 }
