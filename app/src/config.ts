@@ -10,9 +10,9 @@ import { CONTROL_ENV, type ControlConfig, controlConfig, SECRET_ENV } from "./co
 import { REGION_HOSTS } from "./elevenlabs/hosts.js";
 import type { ConversationOverrides } from "./elevenlabs/messages.js";
 import { blankToUndefined, intVar as int, oneOf, optionalString } from "./env-schema.js";
-import { parseCidr } from "./net.js";
 // ---- HTTP surface, access and log privacy: imports ----
 import type { LogFormat } from "./log.js";
+import { parseCidr } from "./net.js";
 import {
   NUMBER_LOG_MODES,
   type NumberLogMode,

@@ -14,8 +14,8 @@ import express from "express";
 import expressWs from "express-ws";
 import type WebSocket from "ws";
 import { EXOTEL_UNIT_MS } from "./audio/framer.js";
-import { Call, type CallRequest } from "./call/call.js";
 import { type CredentialPolicy, requireCredential } from "./auth.js";
+import { Call, type CallRequest } from "./call/call.js";
 import type { CallHooks } from "./call/hooks.js";
 import { Ticker } from "./call/ticker.js";
 import { ClientToolRegistry } from "./call/tools.js";
@@ -107,6 +107,9 @@ export class Bridge {
       },
     });
     ws.app.ws(MEDIA_PATH, this.onExotelSocket);
+    // ws re-emits the HTTP server's errors (EADDRINUSE) on its own server, where no listener would
+    // make them an uncaught exception; listen() already rejects with them.
+    ws.getWss().on("error", () => {});
 
     app.get("/healthz", (_req, res) => {
       res.type("text/plain").send("ok");

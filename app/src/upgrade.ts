@@ -6,8 +6,8 @@
 import type { IncomingMessage } from "node:http";
 import type { BlockList } from "node:net";
 import { type ExotelSampleRate, isExotelSampleRate } from "./audio/formats.js";
-import type { CallRequest } from "./call/call.js";
 import { basicMatches } from "./auth.js";
+import type { CallRequest } from "./call/call.js";
 import { type Config, isAgentAllowed } from "./config.js";
 import { clientAddress, isAllowed } from "./net.js";
 
