@@ -85,7 +85,7 @@ describe("the logger applies the settings to every line", () => {
     assert.ok(!text.includes("1234"), "transcript text logged");
     assert.equal(lines.length, 3, "the transcript line is not written");
     assert.equal(lines[0]?.from, "+91******3210");
-    assert.equal((lines[0]?.nested as { to: string }).to, "+91******1899");
+    assert.equal((lines[0]?.nested as { to: string } | undefined)?.to, "+91******1899");
     assert.equal(lines[1]?.transcript_turns, 1);
     assert.equal(lines[2]?.apiKey, "[redacted]");
     assert.equal(summary.transcript.length, 1, "the per-call record keeps its transcript");
