@@ -23,7 +23,17 @@ import {
 } from "./config/validators.js";
 import { REGION_HOSTS } from "./elevenlabs/hosts.js";
 import type { ConversationOverrides } from "./elevenlabs/messages.js";
+// ---- HTTP surface, access and log privacy: imports ----
+import type { LogFormat } from "./log.js";
 import { parseCidr } from "./net.js";
+import {
+  NUMBER_LOG_MODES,
+  type NumberLogMode,
+  type PrivacySettings,
+  TRANSCRIPT_LOG_MODES,
+  type TranscriptLogMode,
+} from "./privacy.js";
+// ---- end HTTP surface, access and log privacy ----
 
 export type DtmfMode = "user_message" | "contextual_update" | "off";
 
@@ -83,6 +93,22 @@ export interface Config {
   };
   /** Call control: transfer, outbound calls, routing, recordings, shared state (config/control.ts). */
   readonly control: ControlConfig;
+  // ---- HTTP surface, access and log privacy: fields ----
+  readonly access: {
+    /** Bearer token for /metrics and /health/details; undefined = nobody gets them with a credential. */
+    readonly adminToken: string | undefined;
+    /** Resolved client addresses that may read /metrics without a credential (an in-instance collector). */
+    readonly metricsAllowedCidrs: readonly string[] | undefined;
+  };
+  readonly http: {
+    /** A whole ordinary request (headers and body) must arrive within this; upgrades are exempt. */
+    readonly requestTimeoutMs: number;
+    /** Open TCP connections at once, calls included; beyond it new connections are closed at once. */
+    readonly maxConnections: number;
+  };
+  readonly privacy: PrivacySettings;
+  readonly logFormat: LogFormat;
+  // ---- end HTTP surface, access and log privacy ----
 }
 
 type Env = Record<string, string | undefined>;
@@ -150,6 +176,24 @@ const schema = z.object({
   MAX_BUFFERED_AUDIO_MS: int(1000, 3_600_000, 120_000, " ms"),
   MAX_SOCKET_BUFFER_BYTES: int(16 * 1024, 256 * 1024 * 1024, 4 * 1024 * 1024, " bytes"),
   ...CONTROL_ENV,
+  // ---- HTTP surface, access and log privacy: variables ----
+  ADMIN_TOKEN: optionalString((v) =>
+    /^[\x21-\x7e]{16,512}$/.test(v) ? undefined : "must be 16 or more printable characters without spaces",
+  ),
+  METRICS_ALLOWED_CIDRS: optionalString((v) => {
+    const bad = v
+      .split(",")
+      .map((c) => c.trim())
+      .filter((c) => c !== "" && parseCidr(c) === undefined);
+    return bad.length > 0 ? `has invalid CIDR ranges: ${bad.join(" ")}` : undefined;
+  }),
+  HTTP_REQUEST_TIMEOUT_MS: int(1000, 600_000, 30_000, " ms"),
+  // 0 = derived from MAX_CONCURRENT_CALLS (every call holds one connection) plus room for the rest.
+  MAX_CONNECTIONS: int(0, 1_000_000, 0),
+  LOG_CALLER_NUMBERS: oneOf<NumberLogMode>(NUMBER_LOG_MODES, "masked"),
+  LOG_TRANSCRIPTS: oneOf<TranscriptLogMode>(TRANSCRIPT_LOG_MODES, "off"),
+  LOG_FORMAT: oneOf<LogFormat>(["auto", "json", "pretty"], "auto"),
+  // ---- end HTTP surface, access and log privacy ----
 });
 
 /** Every variable the bridge reads (infra's MANAGED_ENV and `bridgeEnv` must name only these). */
@@ -157,8 +201,11 @@ export const ENV_NAMES: ReadonlySet<string> = new Set(Object.keys(schema.shape))
 
 /** Variables whose values are never echoed in a configuration error. */
 export function isSecretEnv(name: string): boolean {
-  return name.includes("KEY") || name.includes("AUTH") || SECRET_ENV.has(name);
+  return name.includes("KEY") || name.includes("AUTH") || name.includes("TOKEN") || SECRET_ENV.has(name);
 }
+
+/** Connections beyond the calls: probes, scrapes, call control, and refusals in flight. */
+const EXTRA_CONNECTIONS = 256;
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
@@ -242,6 +289,20 @@ export function loadConfig(env: Env = process.env): Config {
     },
     log: { level: e.LOG_LEVEL, callLogDir: e.CALL_LOG_DIR },
     control,
+    // ---- HTTP surface, access and log privacy: values ----
+    access: {
+      adminToken: e.ADMIN_TOKEN,
+      metricsAllowedCidrs: e.METRICS_ALLOWED_CIDRS?.split(",")
+        .map((c) => c.trim())
+        .filter(Boolean),
+    },
+    http: {
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      maxConnections: e.MAX_CONNECTIONS || e.MAX_CONCURRENT_CALLS + EXTRA_CONNECTIONS,
+    },
+    privacy: { callerNumbers: e.LOG_CALLER_NUMBERS, transcripts: e.LOG_TRANSCRIPTS },
+    logFormat: e.LOG_FORMAT,
+    // ---- end HTTP surface, access and log privacy ----
   };
   return deepFreeze(config);
 }

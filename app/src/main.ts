@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { CallLogWriter } from "./call/call-log.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { buildControl } from "./control/index.js";
-import { createLogger } from "./log.js";
+import { createLogger, logDestination } from "./log.js";
 import { Bridge, VERSION } from "./server.js";
 
 const EXIT_CONFIG = 78;
@@ -31,7 +31,9 @@ function readConfig() {
 
 async function main(): Promise<void> {
   const config = readConfig();
-  const log = createLogger(config.log.level);
+  const log = createLogger(config.log.level, await logDestination(config.logFormat), {
+    privacy: config.privacy,
+  });
   const callLog = config.log.callLogDir ? new CallLogWriter(config.log.callLogDir, log) : undefined;
   // Transfer, outbound calls, routing table (validated here), recordings, shared state.
   const control = orExit(() =>
@@ -69,7 +71,12 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
 
-  const address = await bridge.listen();
+  const address = await bridge.listen().catch((err: NodeJS.ErrnoException) => {
+    const problem = listenProblem(err, config.port, config.host);
+    if (problem === undefined) throw err;
+    process.stderr.write(`exotel-bridge: ${problem}\n`);
+    process.exit(EXIT_CONFIG);
+  });
   log.info(
     {
       event: "listening",
@@ -82,9 +89,26 @@ async function main(): Promise<void> {
       base_url: config.agent.baseUrl,
       exotel_basic_auth: config.exotel.basicAuth !== undefined,
       max_concurrent_calls: config.limits.maxConcurrentCalls,
+      admin_token: config.access.adminToken !== undefined,
+      log_caller_numbers: config.privacy.callerNumbers,
+      log_transcripts: config.privacy.transcripts,
     },
     `exotel-bridge listening on ${address.address}:${address.port} (Exotel stream path /media)`,
   );
+}
+
+/** Listen failures that are configuration problems (exit 78 like the others), in one line. */
+export function listenProblem(err: NodeJS.ErrnoException, port: number, host: string): string | undefined {
+  switch (err.code) {
+    case "EADDRINUSE":
+      return `port ${port} on ${host} is already in use (another bridge running? set PORT or BRIDGE_PORT)`;
+    case "EACCES":
+      return `no permission to listen on port ${port} (ports below 1024 need privileges; set PORT or BRIDGE_PORT)`;
+    case "EADDRNOTAVAIL":
+      return `BRIDGE_HOST ${host} is not an address of this machine`;
+    default:
+      return undefined;
+  }
 }
 
 main().catch((err) => {

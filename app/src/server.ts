@@ -1,10 +1,11 @@
 /**
- * HTTP surface and wiring (design.md, "HTTP surface"):
- *   WS  /media    Exotel Voicebot stream (one connection = one call)
- *   GET /healthz  liveness: 200 while the process is up
- *   GET /readyz   readiness: 503 while draining
- *   GET /health   JSON with active calls (shape compatible with the original bridge)
- *   GET /metrics  Prometheus text
+ * HTTP surface and wiring (README, "HTTP surface"):
+ *   WS  /media           Exotel Voicebot stream (one connection = one call)
+ *   GET /healthz         liveness: 200 while the process is up (in-container probes)
+ *   GET /readyz          readiness: 503 while draining (in-container probes)
+ *   GET /health          public: status and a count of calls, nothing that names a call
+ *   GET /health/details  ADMIN_TOKEN: the calls in progress, limits, version
+ *   GET /metrics         ADMIN_TOKEN, or a resolved client address in METRICS_ALLOWED_CIDRS
  * WebSocket routes stay on `app` (express-ws patches Express 4's router only; we run Express 5).
  */
 import http from "node:http";
@@ -13,6 +14,7 @@ import express from "express";
 import expressWs from "express-ws";
 import type WebSocket from "ws";
 import { EXOTEL_UNIT_MS } from "./audio/framer.js";
+import { type CredentialPolicy, requireCredential } from "./auth.js";
 import { Call, type CallRequest } from "./call/call.js";
 import type { CallHooks } from "./call/hooks.js";
 import { Ticker } from "./call/ticker.js";
@@ -21,7 +23,7 @@ import type { Config } from "./config.js";
 import { agentEndpoints } from "./elevenlabs/hosts.js";
 import { createLogger, type Logger, LogRateLimiter } from "./log.js";
 import { createMetrics, type Metrics } from "./metrics.js";
-import { buildAllowList } from "./net.js";
+import { buildAllowList, clientAddress, isAllowed } from "./net.js";
 import { MEDIA_PATH, verifyUpgrade } from "./upgrade.js";
 
 export const VERSION = "0.1.0";
@@ -36,6 +38,15 @@ export interface BridgeOptions {
   /** Extra HTTP routes (call control: /calls, /exotel/*), mounted before the 404 handler. */
   readonly routes?: (app: express.Express) => void;
 }
+
+/**
+ * On every answer, refusals included: nothing here is a document a browser should sniff, and nothing
+ * may be kept by a cache (health, metrics and call-control answers can carry call data or credentials).
+ */
+const SAFE_HEADERS = { "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store" } as const;
+
+/** Between checks for requests past their deadline; the deadline itself is HTTP_REQUEST_TIMEOUT_MS. */
+const TIMEOUT_CHECK_MS = 2_000;
 
 const HTTP_STATUS_TEXT: Record<number, string> = {
   400: "Bad Request",
@@ -54,6 +65,8 @@ export class Bridge {
   readonly calls = new Set<Call>();
   private readonly ticker = new Ticker(EXOTEL_UNIT_MS);
   private readonly badFrameLog = new LogRateLimiter(20, 40);
+  // Refusals are what a scanner or a flood produces: a few lines a second, the rest only counted.
+  private readonly refusalLog = new LogRateLimiter(5, 20);
   private readonly pendingCalls = new WeakMap<object, CallRequest>();
   private draining = false;
   private readonly allowList: BlockList | undefined;
@@ -62,7 +75,8 @@ export class Bridge {
 
   constructor(options: BridgeOptions) {
     this.config = options.config;
-    this.log = options.log ?? createLogger(options.config.log.level);
+    this.log =
+      options.log ?? createLogger(options.config.log.level, undefined, { privacy: options.config.privacy });
     this.metrics = options.metrics ?? createMetrics();
     this.tools = options.tools ?? new ClientToolRegistry();
     this.hooks = options.hooks ?? {};
@@ -70,11 +84,20 @@ export class Bridge {
     this.allowList = cidrs && cidrs.length > 0 ? buildAllowList(cidrs) : undefined;
     const app = express();
     app.disable("x-powered-by");
-    this.server = http.createServer(app);
-    // Calls last up to an hour on one request: no Node-side request/header timeouts on upgrades.
-    this.server.requestTimeout = 0;
-    this.server.headersTimeout = 15_000;
+    app.set("etag", false);
+    this.server = http.createServer({ connectionsCheckingInterval: TIMEOUT_CHECK_MS }, app);
+    // Node applies these to requests still being read; an upgraded socket leaves the HTTP parser,
+    // so a call lasts as long as it needs (the call's own limits bound it). Tested in security-edge.
+    this.server.requestTimeout = this.config.http.requestTimeoutMs;
+    this.server.headersTimeout = Math.min(15_000, this.config.http.requestTimeoutMs);
     this.server.keepAliveTimeout = 65_000;
+    // Beyond this, new TCP connections are closed at once: descriptors stay bounded whatever a
+    // client does, and the timeouts above free the slots that slow clients hold.
+    this.server.maxConnections = this.config.http.maxConnections;
+    app.use((_req, res, next) => {
+      res.set(SAFE_HEADERS);
+      next();
+    });
 
     const ws = expressWs(app, this.server, {
       wsOptions: {
@@ -84,6 +107,9 @@ export class Bridge {
       },
     });
     ws.app.ws(MEDIA_PATH, this.onExotelSocket);
+    // ws re-emits the HTTP server's errors (EADDRINUSE) on its own server, where no listener would
+    // make them an uncaught exception; listen() already rejects with them.
+    ws.getWss().on("error", () => {});
 
     app.get("/healthz", (_req, res) => {
       res.type("text/plain").send("ok");
@@ -94,7 +120,12 @@ export class Bridge {
         .type("text/plain")
         .send(this.draining ? "draining" : "ready");
     });
+    // Public: what a load balancer or an uptime check needs, and nothing that names a call.
     app.get("/health", (_req, res) => {
+      res.json({ status: this.draining ? "draining" : "healthy", active_calls: this.calls.size });
+    });
+    const admin: CredentialPolicy = { bearer: this.config.access.adminToken, realm: "exotel-bridge" };
+    app.get("/health/details", requireCredential(admin), (_req, res) => {
       res.json({
         status: this.draining ? "draining" : "healthy",
         active_calls: this.calls.size,
@@ -104,7 +135,18 @@ export class Bridge {
         calls: [...this.calls].map((c) => c.describe()),
       });
     });
-    app.get("/metrics", async (_req, res) => {
+    const scrapers = this.config.access.metricsAllowedCidrs;
+    const scraperList = scrapers && scrapers.length > 0 ? buildAllowList(scrapers) : undefined;
+    const hops = this.config.exotel.trustedProxyHops;
+    const metricsPolicy: CredentialPolicy = {
+      ...admin,
+      // The address after trusted proxies: behind Cloud Run's front end it is the real client,
+      // never loopback, so a loopback range admits only a collector inside the instance.
+      exempt: (req) =>
+        scraperList !== undefined &&
+        isAllowed(scraperList, clientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"], hops)),
+    };
+    app.get("/metrics", requireCredential(metricsPolicy), async (_req, res) => {
       res.type(this.metrics.registry.contentType).send(await this.metrics.registry.metrics());
     });
     options.routes?.(app);
@@ -132,17 +174,24 @@ export class Bridge {
       return;
     }
     this.metrics.upgradesRefused.labels(String(verdict.status)).inc();
-    this.log.warn(
-      {
-        event: "upgrade_refused",
-        status: verdict.status,
-        reason: verdict.reason,
-        remote: info.req.socket.remoteAddress,
-      },
-      "refused an Exotel upgrade",
-    );
-    const headers =
-      verdict.status === 401 ? { "WWW-Authenticate": 'Basic realm="exotel-bridge"' } : undefined;
+    const suppressedBefore = this.refusalLog.suppressed;
+    if (this.refusalLog.allow()) {
+      this.refusalLog.suppressed = 0;
+      this.log.warn(
+        {
+          event: "upgrade_refused",
+          status: verdict.status,
+          reason: verdict.reason,
+          remote: info.req.socket.remoteAddress,
+          ...(suppressedBefore > 0 && { suppressed_since_last: suppressedBefore }),
+        },
+        "refused an Exotel upgrade",
+      );
+    }
+    const headers: http.OutgoingHttpHeaders =
+      verdict.status === 401
+        ? { ...SAFE_HEADERS, "WWW-Authenticate": 'Basic realm="exotel-bridge"' }
+        : { ...SAFE_HEADERS };
     done(false, verdict.status, HTTP_STATUS_TEXT[verdict.status], headers);
   };
 

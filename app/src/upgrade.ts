@@ -3,10 +3,10 @@
  * exists: refusals are plain HTTP statuses (401, 403, 404, 400, 503) with no detail in the body.
  * Pure apart from reading the request; server.ts applies the verdict.
  */
-import { timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { BlockList } from "node:net";
 import { type ExotelSampleRate, isExotelSampleRate } from "./audio/formats.js";
+import { basicMatches } from "./auth.js";
 import type { CallRequest } from "./call/call.js";
 import { type Config, isAgentAllowed } from "./config.js";
 import { clientAddress, isAllowed } from "./net.js";
@@ -24,26 +24,8 @@ export interface UpgradeState {
   readonly allowList?: BlockList | undefined;
 }
 
-/**
- * Constant-time comparison of the presented Basic credential with the expected `key:token`.
- * Both sides are hashed-length-independent: compared as fixed-size buffers so neither length nor
- * content leaks through timing.
- */
-export function basicAuthMatches(header: string | undefined, expected: string): boolean {
-  const want = Buffer.from(expected, "utf8");
-  let got = Buffer.alloc(0);
-  if (header !== undefined) {
-    const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
-    if (m) got = Buffer.from(m[1] as string, "base64");
-  }
-  const size = Math.max(want.length, got.length, 1);
-  const a = Buffer.alloc(size);
-  const b = Buffer.alloc(size);
-  want.copy(a);
-  got.copy(b);
-  // Length check after the constant-time compare, so it does not short-circuit it.
-  return timingSafeEqual(a, b) && want.length === got.length;
-}
+/** Constant-time Basic credential check (auth.ts); kept under this name for existing callers. */
+export const basicAuthMatches = basicMatches;
 
 function firstValues(params: URLSearchParams): Record<string, string> {
   const out: Record<string, string> = Object.create(null);
@@ -65,13 +47,14 @@ export function verifyUpgrade(req: IncomingMessage, config: Config, state: Upgra
   if (state.allowList !== undefined && !isAllowed(state.allowList, client)) {
     return { ok: false, status: 403, reason: `address ${client ?? "unknown"} not in EXOTEL_ALLOWED_CIDRS` };
   }
+  // The credential before load: a stranger learns nothing about draining or capacity.
+  const expected = config.exotel.basicAuth;
+  if (expected !== undefined && !basicMatches(req.headers.authorization, expected)) {
+    return { ok: false, status: 401, reason: "bad or missing Basic credential" };
+  }
   if (state.draining) return { ok: false, status: 503, reason: "draining" };
   if (state.activeCalls >= config.limits.maxConcurrentCalls)
     return { ok: false, status: 503, reason: "at capacity" };
-  const expected = config.exotel.basicAuth;
-  if (expected !== undefined && !basicAuthMatches(req.headers.authorization, expected)) {
-    return { ok: false, status: 401, reason: "bad or missing Basic credential" };
-  }
   const query = firstValues(url.searchParams);
   let sampleRate: ExotelSampleRate | undefined;
   const rawRate = query["sample-rate"] ?? query.sample_rate;

@@ -11,7 +11,7 @@ import { after, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { WebSocketServer } from "ws";
 import { ExotelSocket } from "../../scripts/lib/exotel-caller.js";
-import { API_KEY, startBridge, startRig } from "../support/bridge.js";
+import { ADMIN_HEADERS, API_KEY, startBridge, startRig } from "../support/bridge.js";
 import { tone } from "../support/dsp.js";
 
 /** An HTTP server answering every signed-URL request with `status`; counts the requests. */
@@ -68,7 +68,7 @@ describe("signed-URL refusals", () => {
           { type: c.kind, code: c.status },
         );
         assert.equal(upstream.requests(), c.attempts);
-        const metrics = await (await fetch(`${b.http}/metrics`)).text();
+        const metrics = await (await fetch(`${b.http}/metrics`, { headers: ADMIN_HEADERS })).text();
         assert.match(
           metrics,
           new RegExp(`exotel_bridge_agent_errors_total\\{type="connect_${c.kind}"\\} ${c.attempts}`),

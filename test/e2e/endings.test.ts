@@ -10,7 +10,7 @@ import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ExotelConnectError, ExotelSocket } from "../../scripts/lib/exotel-caller.js";
 import type { AgentFailure } from "../../scripts/lib/local-agent.js";
-import { API_KEY, type Rig, startBridge, startRig } from "../support/bridge.js";
+import { ADMIN_HEADERS, API_KEY, type Rig, startBridge, startRig } from "../support/bridge.js";
 import { tone } from "../support/dsp.js";
 
 async function dial(
@@ -174,7 +174,7 @@ describe("agent failures end the call cleanly, with the reason", () => {
         }
         if (c.failure.kind === "flat_error_1002")
           assert.match(JSON.stringify(summary.agent_error), /quota exceeded/);
-        const metrics = await (await fetch(`${rig.bridge.http}/metrics`)).text();
+        const metrics = await (await fetch(`${rig.bridge.http}/metrics`, { headers: ADMIN_HEADERS })).text();
         assert.match(metrics, new RegExp(`exotel_bridge_calls_ended_total\\{reason="${c.reason}"`));
         assert.match(metrics, /exotel_bridge_agent_errors_total\{type="/);
         if (c.failure.kind === "bad_key") {

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import fc from "fast-check";
 import { WebSocket } from "ws";
 import { ExotelSocket } from "../../scripts/lib/exotel-caller.js";
-import { startRig } from "../support/bridge.js";
+import { ADMIN_HEADERS, startRig } from "../support/bridge.js";
 import { tone } from "../support/dsp.js";
 
 const validStart = (sid: string) =>
@@ -129,7 +129,7 @@ describe("hostile input on many connections while a real call runs", () => {
       const badLogs = rig.bridge.logs.events("bad_frame");
       assert.ok(badLogs.every((l) => l.severity === "WARNING"));
       assert.ok(badLogs.length <= 40 + 20 * 10, `${badLogs.length} bad-frame log lines`);
-      const metrics = await (await fetch(`${rig.bridge.http}/metrics`)).text();
+      const metrics = await (await fetch(`${rig.bridge.http}/metrics`, { headers: ADMIN_HEADERS })).text();
       const counted = [
         ...metrics.matchAll(/exotel_bridge_bad_frames_total\{source="exotel",code="[a-z_]+"\} (\d+)/g),
       ]

@@ -83,6 +83,7 @@ describe("the bridge process", () => {
       ELEVENLABS_API_KEY: "k-drain",
       ELEVENLABS_BASE_URL: agent.url,
       DRAIN_TIMEOUT_MS: "20000",
+      ADMIN_TOKEN: "process-admin-token-0123456789",
     });
     const base = `http://127.0.0.1:${run.port}`;
     try {
@@ -90,7 +91,11 @@ describe("the bridge process", () => {
       assert.equal((await fetch(`${base}/readyz`)).status, 200);
       assert.equal((await fetch(`${base}/nope`)).status, 404);
       assert.equal((await fetch(`${base}/media`)).status, 426, "plain HTTP on /media");
-      const metrics = await (await fetch(`${base}/metrics`)).text();
+      const metrics = await (
+        await fetch(`${base}/metrics`, {
+          headers: { authorization: "Bearer process-admin-token-0123456789" },
+        })
+      ).text();
       assert.match(metrics, /exotel_bridge_active_calls 0/);
 
       const sock = await ExotelSocket.connect({ url: `ws://127.0.0.1:${run.port}/media`, sampleRate: 8000 });

@@ -10,7 +10,7 @@ import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ExotelConnectError, ExotelSocket, placeCall } from "../../scripts/lib/exotel-caller.js";
 import { startLocalAgent } from "../../scripts/lib/local-agent.js";
-import { startBridge } from "../support/bridge.js";
+import { ADMIN_HEADERS, startBridge } from "../support/bridge.js";
 
 const API_KEY = "sk_FAKESECRET_apikey_7f3a9b1c";
 const EXOTEL_TOKEN = "FAKESECRET_exotoken_42xq";
@@ -82,8 +82,10 @@ describe("secrets stay out of logs, errors, routes and reports", () => {
       assertClean(b.logs.raw.join("\n"), needles, "bridge logs");
       assertClean(badKey.logs.raw.join("\n"), needles, "bad-key bridge logs");
       assertClean(JSON.stringify(report), needles, "simulator report");
-      for (const route of ["/health", "/metrics", "/readyz", "/healthz"]) {
-        assertClean(await (await fetch(`${b.http}${route}`)).text(), needles, route);
+      for (const route of ["/health", "/health/details", "/metrics", "/readyz", "/healthz"]) {
+        const res = await fetch(`${b.http}${route}`, { headers: ADMIN_HEADERS });
+        assert.equal(res.status, 200, route);
+        assertClean(await res.text(), needles, route);
       }
       const failed = badKey.logs.events("call_summary")[0];
       assert.equal(failed?.end_reason, "agent_connect_failed");

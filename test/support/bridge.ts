@@ -65,6 +65,10 @@ export class LogCapture {
   }
 }
 
+/** Every test bridge has an admin credential, so tests read /metrics and /health/details as an operator would. */
+export const ADMIN_TOKEN = "test-admin-token-0123456789";
+export const ADMIN_HEADERS = { authorization: `Bearer ${ADMIN_TOKEN}` } as const;
+
 export interface TestBridge {
   readonly bridge: Bridge;
   readonly url: string;
@@ -78,8 +82,8 @@ export async function startBridge(
   options: { hooks?: CallHooks; tools?: ClientToolRegistry; level?: string } = {},
 ): Promise<TestBridge> {
   const logs = new LogCapture();
-  const config = loadConfig({ LOG_LEVEL: options.level ?? "debug", ...env });
-  const log = createLogger(config.log.level, logs.destination);
+  const config = loadConfig({ LOG_LEVEL: options.level ?? "debug", ADMIN_TOKEN, ...env });
+  const log = createLogger(config.log.level, logs.destination, { privacy: config.privacy });
   const bridge = new Bridge({
     config,
     log,
