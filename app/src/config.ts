@@ -6,6 +6,8 @@
  */
 import { tmpdir } from "node:os";
 import { z } from "zod";
+// Live call console (app/src/console/config.ts).
+import { CONSOLE_ENV, type ConsoleConfig, consoleConfig } from "./console/config.js";
 import { CONTROL_ENV, type ControlConfig, controlConfig, SECRET_ENV } from "./control/config.js";
 import { REGION_HOSTS } from "./elevenlabs/hosts.js";
 import type { ConversationOverrides } from "./elevenlabs/messages.js";
@@ -70,6 +72,8 @@ export interface Config {
   };
   /** Call control: transfer, outbound calls, routing, recordings, shared state (control/config.ts). */
   readonly control: ControlConfig;
+  /** Live call console at /console (app/src/console/config.ts). */
+  readonly console: ConsoleConfig;
 }
 
 type Env = Record<string, string | undefined>;
@@ -154,6 +158,8 @@ const schema = z.object({
   MAX_BUFFERED_AUDIO_MS: int(1000, 3_600_000, 120_000, " ms"),
   MAX_SOCKET_BUFFER_BYTES: int(16 * 1024, 256 * 1024 * 1024, 4 * 1024 * 1024, " bytes"),
   ...CONTROL_ENV,
+  // Live call console (app/src/console/config.ts).
+  ...CONSOLE_ENV,
 });
 
 export class ConfigError extends Error {
@@ -241,6 +247,8 @@ export function loadConfig(env: Env = process.env): Config {
     },
     log: { level: e.LOG_LEVEL, callLogDir: e.CALL_LOG_DIR },
     control,
+    // Live call console (app/src/console/config.ts).
+    console: consoleConfig(e),
   };
   return deepFreeze(config);
 }

@@ -18,6 +18,7 @@ import type { CallHooks } from "./call/hooks.js";
 import { Ticker } from "./call/ticker.js";
 import { ClientToolRegistry } from "./call/tools.js";
 import type { Config } from "./config.js";
+import { ConsoleFeed, mountConsole } from "./console/index.js";
 import { agentEndpoints } from "./elevenlabs/hosts.js";
 import { createLogger, type Logger, LogRateLimiter } from "./log.js";
 import { createMetrics, type Metrics } from "./metrics.js";
@@ -59,6 +60,8 @@ export class Bridge {
   private readonly allowList: BlockList | undefined;
   private readonly startedAt = Date.now();
   readonly hooks: CallHooks;
+  /** Live call console: calls publish ConsoleEvents here; /console streams them (console/route.ts). */
+  readonly consoleFeed = new ConsoleFeed();
 
   constructor(options: BridgeOptions) {
     this.config = options.config;
@@ -107,6 +110,7 @@ export class Bridge {
     app.get("/metrics", async (_req, res) => {
       res.type(this.metrics.registry.contentType).send(await this.metrics.registry.metrics());
     });
+    mountConsole(app, this.config.console, this.consoleFeed, this.log);
     options.routes?.(app);
     app.get(MEDIA_PATH, (_req, res) => {
       // Plain HTTP on the stream path: it only speaks WebSocket.
