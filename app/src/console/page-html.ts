@@ -11,6 +11,7 @@ export const CONSOLE_HTML = `<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>Live calls · exotel-bridge</title>
+<link rel="icon" href="/console/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/console/app.css">
 <script src="/console/app.js" defer></script>
 </head>
@@ -50,4 +51,11 @@ export const CONSOLE_HTML = `<!doctype html>
 </main>
 </body>
 </html>
+`;
+
+/** A phone-handset dot for the browser tab (without one, browsers ask for /favicon.ico: a 404). */
+export const CONSOLE_ICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">
+<circle cx="16" cy="16" r="15" fill="#111827"/>
+<circle cx="16" cy="16" r="6" fill="#34d399"/>
+</svg>
 `;

@@ -252,10 +252,11 @@ export const CONSOLE_JS = `"use strict";
         item.append(text);
         if (entry.cut) item.append(el("span", "cut", "cut off by caller"));
       } else if (entry.kind === "interruption") {
-        item = el("li", "marker barge", "Barge-in: the caller talked over the agent");
+        item = el("li", "marker barge");
+        item.append(el("span", "label", "Barge-in: the caller talked over the agent"));
       } else {
         item = el("li", "marker dtmf");
-        item.append(el("span", "", "DTMF "));
+        item.append(el("span", "label", "DTMF"));
         for (const digit of String(entry.digits)) item.append(el("kbd", "", digit));
       }
       item.append(el("time", "at", clock(entry.at)));

@@ -1,7 +1,7 @@
 /**
  * HTTP surface of the live call console:
  *   GET /console          the page (HTML)
- *   GET /console/app.js   its script;  GET /console/app.css  its stylesheet
+ *   GET /console/app.js, /console/app.css, /console/favicon.svg   its script, stylesheet and icon
  *   GET /console/events   server-sent events: a snapshot, then every ConsoleEvent as it happens
  * All behind HTTP Basic auth (a 401 with WWW-Authenticate makes a browser ask for it), compared in
  * constant time, refusals without detail. No credential configured = none of these paths exist.
@@ -16,7 +16,7 @@ import { basicAuthMatches } from "../upgrade.js";
 import type { ConsoleConfig } from "./config.js";
 import type { ConsoleClient, ConsoleFeed } from "./feed.js";
 import { CONSOLE_CSS } from "./page-css.js";
-import { CONSOLE_HTML } from "./page-html.js";
+import { CONSOLE_HTML, CONSOLE_ICON } from "./page-html.js";
 import { CONSOLE_JS } from "./page-js.js";
 
 export const CONSOLE_PATH = "/console";
@@ -79,6 +79,7 @@ export function mountConsole(
   asset(CONSOLE_PATH, "text/html; charset=utf-8", CONSOLE_HTML);
   asset(`${CONSOLE_PATH}/app.js`, "text/javascript; charset=utf-8", CONSOLE_JS);
   asset(`${CONSOLE_PATH}/app.css`, "text/css; charset=utf-8", CONSOLE_CSS);
+  asset(`${CONSOLE_PATH}/favicon.svg`, "image/svg+xml", CONSOLE_ICON);
 
   app.get(`${CONSOLE_PATH}/events`, (req, res) => {
     if (!authorized(req, res)) return;
