@@ -82,7 +82,7 @@ describe("console in a real browser", { skip }, () => {
     const res = await page.goto(`${bridge.http}/console`);
     assert.equal(res?.status(), 200);
     await page.locator("#status[data-state='live']").waitFor();
-    assert.equal(await page.locator("#status").innerText(), "Live");
+    assert.equal(await page.locator("#status").textContent(), "Live");
     await page.getByText("No calls right now").waitFor();
 
     const t0 = Date.now();
@@ -98,9 +98,15 @@ describe("console in a real browser", { skip }, () => {
       audioPath: "8 kHz PCM ↔ pcm_16000",
     });
     await card().waitFor();
-    assert.match(await card().locator(".call-title").innerText(), /\+919800000001\s*→\s*\+918000000000/);
-    assert.match(await card().locator(".call-meta").innerText(), /agent agent_browser · CallSid CAbrowser1/);
-    assert.equal(await page.locator("#active-count").innerText(), "1");
+    assert.match(
+      (await card().locator(".call-title").textContent()) ?? "",
+      /\+919800000001\s*→\s*\+918000000000/,
+    );
+    assert.match(
+      (await card().locator(".call-meta").textContent()) ?? "",
+      /agent agent_browser · CallSid CAbrowser1/,
+    );
+    assert.equal(await page.locator("#active-count").textContent(), "1");
     assert.equal(await page.getByText("No calls right now").isVisible(), false);
 
     publish({
@@ -148,7 +154,7 @@ describe("console in a real browser", { skip }, () => {
     const agentLines = await card().locator(".line.agent .text").allInnerTexts();
     assert.deepEqual(callerLines, ["Where is my order?", "<img src=x onerror=alert(1)>"]);
     assert.deepEqual(agentLines, ["Namaste! How can I help?", "Let me look that up for you"]);
-    assert.equal(await card().locator(".line.agent .cut").innerText(), "cut off by caller");
+    assert.equal(await card().locator(".line.agent .cut").textContent(), "cut off by caller");
     assert.equal(await card().locator("img").count(), 0, "a transcript is shown as text, never as markup");
 
     // Latency chart: one bar per turn, labelled, coloured by how slow it was, taller when slower.
@@ -172,7 +178,7 @@ describe("console in a real browser", { skip }, () => {
 
     // Markers in the timeline, in order, and the per-call chips.
     assert.equal(
-      await card().locator(".marker.barge .label").innerText(),
+      await card().locator(".marker.barge .label").textContent(),
       "Barge-in: the caller talked over the agent",
     );
     assert.deepEqual(await card().locator(".marker.dtmf kbd").allInnerTexts(), ["4", "2", "#"]);
@@ -187,7 +193,7 @@ describe("console in a real browser", { skip }, () => {
       "line caller",
       "marker dtmf",
     ]);
-    const chips = await card().locator(".chips").innerText();
+    const chips = (await card().locator(".chips").textContent()) ?? "";
     assert.match(chips, /Turns\s*3/);
     assert.match(chips, /Barge-ins\s*1/);
     assert.match(chips, /DTMF\s*42#/);
@@ -222,7 +228,7 @@ describe("console in a real browser", { skip }, () => {
     });
     await card().waitFor({ state: "detached" });
     await page.getByText("No calls right now").waitFor();
-    assert.equal(await page.locator("#active-count").innerText(), "0");
+    assert.equal(await page.locator("#active-count").textContent(), "0");
     const row = page.locator("#ended-rows tr", { hasText: "+919800000001" });
     await row.waitFor();
     const cells = await row.locator("td").allInnerTexts();
