@@ -105,7 +105,7 @@ h2 { font-size: 15px; font-weight: 650; margin: 20px 0 10px; display: flex; alig
 .timeline {
   list-style: none; margin: 0; padding: 0 4px 0 0;
   display: flex; flex-direction: column; gap: 6px;
-  max-height: 320px; overflow-y: auto;
+  max-height: 340px; overflow-y: auto;
 }
 .timeline li { display: flex; align-items: baseline; gap: 8px; }
 .timeline .at { margin-left: auto; font-size: 11px; color: var(--muted); font-variant-numeric: tabular-nums; white-space: nowrap; }
@@ -142,7 +142,8 @@ th, td { text-align: left; padding: 8px 12px; border-bottom: 1px solid var(--lin
 th { font-size: 12px; color: var(--muted); font-weight: 600; background: #f8fafc; white-space: nowrap; }
 td { font-variant-numeric: tabular-nums; }
 tr:last-child td { border-bottom: none; }
-.num { text-align: right; }
+.num { text-align: right; white-space: nowrap; }
+.nowrap { white-space: nowrap; }
 .reason code {
   font: 600 12px ui-monospace, SFMono-Regular, Menlo, monospace;
   background: #eef2f7; padding: 1px 6px; border-radius: 4px; margin-right: 8px;

@@ -294,14 +294,15 @@ export const CONSOLE_JS = `"use strict";
       const row = el("tr");
       row.dataset.callId = c.callId;
       const reason = el("td", "reason");
-      reason.append(el("code", "", c.endReason), el("span", "reason-text", c.endText + " (" + c.endedBy + ")"));
+      reason.title = "ended by " + c.endedBy;
+      reason.append(el("code", "", c.endReason), el("span", "reason-text", c.endText));
       const latency = c.responseLatencyMs
         ? Math.round(c.responseLatencyMs.avg) + " / " + Math.round(c.responseLatencyMs.max) + " ms"
         : "–";
       row.append(
-        cell(clock(c.endedAt)),
-        cell((c.from || "unknown") + " → " + (c.to || "?")),
-        cell(duration(c.durationS)),
+        cell(clock(c.endedAt), "nowrap"),
+        cell((c.from || "unknown") + " → " + (c.to || "?"), "nowrap"),
+        cell(duration(c.durationS), "nowrap"),
         reason,
         cell(ms(c.timeToFirstAudioMs), "num"),
         cell(latency, "num"),
