@@ -3,6 +3,7 @@
  * it, and the event types.
  */
 
+export { callEndedEvent, callStartedEvent } from "./adapters.js";
 export type { ConsoleConfig } from "./config.js";
 export type * from "./events.js";
 export { type ConsoleClient, ConsoleFeed, type ConsoleLimits, DEFAULT_CONSOLE_LIMITS } from "./feed.js";
