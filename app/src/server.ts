@@ -60,7 +60,6 @@ export class Bridge {
   private readonly allowList: BlockList | undefined;
   private readonly startedAt = Date.now();
   readonly hooks: CallHooks;
-  /** Live call console: calls publish ConsoleEvents here; /console streams them (console/route.ts). */
   readonly consoleFeed = new ConsoleFeed();
 
   constructor(options: BridgeOptions) {
