@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { ConsoleMessage, ConsoleSnapshot } from "../../app/src/console/events.js";
+import type { ConsoleEvent, ConsoleMessage, ConsoleSnapshot } from "../../app/src/console/events.js";
 import { type ConsoleClient, ConsoleFeed } from "../../app/src/console/feed.js";
 
 /** A client that records what it is sent; `pending` is what it reports as unsent. */
@@ -211,6 +211,46 @@ describe("ConsoleFeed", () => {
     feed.publish({ type: "transcript", callId: "c1", role: "caller", text: "three", at: 3 });
     assert.equal(slow.messages().length, 3, "nothing after the drop");
     assert.equal(fast.messages().length, 4);
+    feed.closeAll();
+  });
+
+  it("lets a new client receive a snapshot larger than the limit, then holds it to the limit", () => {
+    const feed = new ConsoleFeed({ maxClientBufferBytes: 1000 });
+    for (let i = 0; i < 20; i++)
+      feed.publish({ type: "transcript", callId: "big", role: "caller", text: "y".repeat(400), at: i });
+    const client = new Recorder();
+    client.pending = 9000; // the whole snapshot still queued
+    assert.equal(feed.subscribe(client), true);
+    assert.ok((client.frames[0]?.length ?? 0) > 8000, "snapshot larger than the limit");
+    assert.equal(client.closed, false);
+    client.pending = 500; // caught up
+    feed.publish({ type: "turn", callId: "big", latencyMs: 1, at: 1 });
+    assert.equal(client.closed, false);
+    client.pending = 1500; // behind again: the plain limit applies now
+    feed.publish({ type: "turn", callId: "big", latencyMs: 2, at: 2 });
+    assert.equal(client.closed, true);
+  });
+
+  it("ignores what it cannot show and never throws into a call", () => {
+    const feed = new ConsoleFeed();
+    const client = new Recorder();
+    feed.subscribe(client);
+    feed.publish({ type: "nonsense", callId: "c1", at: 1 } as unknown as ConsoleEvent);
+    feed.publish(null as unknown as ConsoleEvent);
+    feed.publish({
+      type: "transcript",
+      callId: 42,
+      role: "robot",
+      text: undefined,
+      at: Number.NaN,
+    } as unknown as ConsoleEvent);
+    const msgs = client.messages();
+    assert.equal(msgs.length, 2, "snapshot and the one showable event");
+    const line = msgs[1];
+    assert.ok(line?.type === "transcript");
+    assert.equal(line.callId, "42");
+    assert.equal(line.role, "caller");
+    assert.ok(Number.isFinite(line.at));
     feed.closeAll();
   });
 

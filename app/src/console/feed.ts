@@ -87,7 +87,12 @@ export class ConsoleFeed {
   readonly limits: ConsoleLimits;
   private readonly active = new Map<string, ActiveCall>();
   private readonly ended: EndedCallView[] = [];
-  private readonly clients = new Set<ConsoleClient>();
+  /**
+   * Each client with the unsent bytes it may have before it is dropped: the snapshot's size on top
+   * of the limit at first (a full snapshot may be larger than the limit), the plain limit once it
+   * has caught up.
+   */
+  private readonly clients = new Map<ConsoleClient, number>();
   private heartbeat: NodeJS.Timeout | undefined;
   /** Clients dropped for falling behind, since start (for tests and the log). */
   droppedClients = 0;
@@ -109,9 +114,15 @@ export class ConsoleFeed {
    * clipped, and an event for a call the feed does not know starts a placeholder card for it.
    */
   publish(event: ConsoleEvent): void {
-    const normalized = this.apply(event);
-    if (this.clients.size === 0) return;
-    this.broadcast(frame(normalized));
+    // Called from inside live calls: a console problem must never become a call's problem.
+    let message: ConsoleMessage | undefined;
+    try {
+      message = this.apply(event);
+    } catch {
+      return;
+    }
+    if (message === undefined || this.clients.size === 0) return;
+    this.broadcast(frame(message));
   }
 
   /**
@@ -120,13 +131,11 @@ export class ConsoleFeed {
    */
   subscribe(client: ConsoleClient): boolean {
     if (this.clients.size >= this.limits.maxClients) return false;
-    this.clients.add(client);
     // retry: how long the browser's EventSource waits before reconnecting after a drop.
-    const pending = client.write(`retry: 3000\n${frame(this.snapshot())}`);
-    if (pending > this.limits.maxClientBufferBytes) {
-      this.drop(client);
-      return true;
-    }
+    const first = `retry: 3000\n${frame(this.snapshot())}`;
+    this.clients.set(client, this.limits.maxClientBufferBytes + Buffer.byteLength(first));
+    this.send(client, first);
+    if (!this.clients.has(client)) return true;
     this.heartbeat ??= setInterval(() => this.broadcast(": keep-alive\n\n"), this.limits.heartbeatMs);
     this.heartbeat.unref();
     return true;
@@ -142,7 +151,7 @@ export class ConsoleFeed {
 
   /** Ends every client connection (bridge shutdown). */
   closeAll(): void {
-    for (const client of [...this.clients]) {
+    for (const client of [...this.clients.keys()]) {
       this.unsubscribe(client);
       client.close();
     }
@@ -177,15 +186,20 @@ export class ConsoleFeed {
   }
 
   private broadcast(chunk: string): void {
-    for (const client of this.clients) {
-      let pending: number;
-      try {
-        pending = client.write(chunk);
-      } catch {
-        pending = Number.POSITIVE_INFINITY;
-      }
-      if (pending > this.limits.maxClientBufferBytes) this.drop(client);
+    for (const client of this.clients.keys()) this.send(client, chunk);
+  }
+
+  private send(client: ConsoleClient, chunk: string): void {
+    let pending: number;
+    try {
+      pending = client.write(chunk);
+    } catch {
+      pending = Number.POSITIVE_INFINITY;
     }
+    const allowance = this.clients.get(client) ?? 0;
+    if (pending > allowance) this.drop(client);
+    else if (pending <= this.limits.maxClientBufferBytes && allowance > this.limits.maxClientBufferBytes)
+      this.clients.set(client, this.limits.maxClientBufferBytes);
   }
 
   private drop(client: ConsoleClient): void {
@@ -229,7 +243,7 @@ export class ConsoleFeed {
   }
 
   /** Updates the picture; returns the event as streamed (clipped to the same bounds). */
-  private apply(event: ConsoleEvent): ConsoleMessage {
+  private apply(event: ConsoleEvent): ConsoleMessage | undefined {
     const L = this.limits;
     const callId = this.field(event.callId);
     const at = Number.isFinite(event.at) ? event.at : Date.now();
@@ -313,6 +327,9 @@ export class ConsoleFeed {
         this.ended.length = Math.min(this.ended.length, L.maxEnded);
         return { type: "call_ended", callId, at, ended: view };
       }
+      default:
+        // Only reachable from untyped callers: an unknown kind is not shown.
+        return undefined;
     }
   }
 }

@@ -48,7 +48,7 @@ h2 { font-size: 15px; font-weight: 650; margin: 20px 0 10px; display: flex; alig
   padding: 1px 7px; border-radius: 999px; background: #dbe3ee; color: var(--ink);
 }
 .empty, .muted { color: var(--muted); margin: 4px 0; }
-.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(420px, 1fr)); gap: 16px; }
+.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(420px, 100%), 1fr)); gap: 16px; }
 .call {
   background: var(--panel);
   border: 1px solid var(--line);
