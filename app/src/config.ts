@@ -9,6 +9,8 @@
  */
 import { tmpdir } from "node:os";
 import { z } from "zod";
+// Live call console (config/console.ts).
+import { CONSOLE_ENV, type ConsoleConfig, consoleConfig } from "./config/console.js";
 import { CONTROL_ENV, type ControlConfig, controlConfig, SECRET_ENV } from "./config/control.js";
 import { blankToUndefined, intVar as int, oneOf, optionalString } from "./config/env-schema.js";
 import {
@@ -109,6 +111,8 @@ export interface Config {
   readonly privacy: PrivacySettings;
   readonly logFormat: LogFormat;
   // ---- end HTTP surface, access and log privacy ----
+  /** Live call console at /console (config/console.ts). */
+  readonly console: ConsoleConfig;
 }
 
 type Env = Record<string, string | undefined>;
@@ -194,6 +198,8 @@ const schema = z.object({
   LOG_TRANSCRIPTS: oneOf<TranscriptLogMode>(TRANSCRIPT_LOG_MODES, "off"),
   LOG_FORMAT: oneOf<LogFormat>(["auto", "json", "pretty"], "auto"),
   // ---- end HTTP surface, access and log privacy ----
+  // Live call console (config/console.ts).
+  ...CONSOLE_ENV,
 });
 
 /** Every variable the bridge reads (infra's MANAGED_ENV and `bridgeEnv` must name only these). */
@@ -303,6 +309,8 @@ export function loadConfig(env: Env = process.env): Config {
     privacy: { callerNumbers: e.LOG_CALLER_NUMBERS, transcripts: e.LOG_TRANSCRIPTS },
     logFormat: e.LOG_FORMAT,
     // ---- end HTTP surface, access and log privacy ----
+    // Live call console (config/console.ts).
+    console: consoleConfig(e),
   };
   return deepFreeze(config);
 }

@@ -20,6 +20,7 @@ import type { CallHooks } from "./call/hooks.js";
 import { Ticker } from "./call/ticker.js";
 import { ClientToolRegistry } from "./call/tools.js";
 import type { Config } from "./config.js";
+import { ConsoleFeed, mountConsole } from "./console/index.js";
 import { agentEndpoints } from "./elevenlabs/hosts.js";
 import { createLogger, type Logger, LogRateLimiter } from "./log.js";
 import { createMetrics, type Metrics } from "./metrics.js";
@@ -72,6 +73,7 @@ export class Bridge {
   private readonly allowList: BlockList | undefined;
   private readonly startedAt = Date.now();
   readonly hooks: CallHooks;
+  readonly consoleFeed = new ConsoleFeed();
 
   constructor(options: BridgeOptions) {
     this.config = options.config;
@@ -149,6 +151,7 @@ export class Bridge {
     app.get("/metrics", requireCredential(metricsPolicy), async (_req, res) => {
       res.type(this.metrics.registry.contentType).send(await this.metrics.registry.metrics());
     });
+    mountConsole(app, this.config.console, this.consoleFeed, this.log);
     options.routes?.(app);
     app.get(MEDIA_PATH, (_req, res) => {
       // Plain HTTP on the stream path: it only speaks WebSocket.
