@@ -6,6 +6,7 @@
  */
 import { tmpdir } from "node:os";
 import { z } from "zod";
+import { ANALYSIS_ENV, ANALYSIS_SECRET_ENV, type AnalysisConfig, analysisConfig } from "./analysis/config.js";
 import { CONTROL_ENV, type ControlConfig, controlConfig, SECRET_ENV } from "./control/config.js";
 import { REGION_HOSTS } from "./elevenlabs/hosts.js";
 import type { ConversationOverrides } from "./elevenlabs/messages.js";
@@ -70,6 +71,8 @@ export interface Config {
   };
   /** Call control: transfer, outbound calls, routing, recordings, shared state (control/config.ts). */
   readonly control: ControlConfig;
+  /** ElevenLabs post-call webhook (analysis/config.ts). */
+  readonly analysis: AnalysisConfig;
 }
 
 type Env = Record<string, string | undefined>;
@@ -154,6 +157,7 @@ const schema = z.object({
   MAX_BUFFERED_AUDIO_MS: int(1000, 3_600_000, 120_000, " ms"),
   MAX_SOCKET_BUFFER_BYTES: int(16 * 1024, 256 * 1024 * 1024, 4 * 1024 * 1024, " bytes"),
   ...CONTROL_ENV,
+  ...ANALYSIS_ENV,
 });
 
 export class ConfigError extends Error {
@@ -169,7 +173,11 @@ export function loadConfig(env: Env = process.env): Config {
       const name = String(issue.path[0] ?? "?");
       const got = env[name];
       const shown =
-        got === undefined || name.includes("KEY") || name.includes("AUTH") || SECRET_ENV.has(name)
+        got === undefined ||
+        name.includes("KEY") ||
+        name.includes("AUTH") ||
+        SECRET_ENV.has(name) ||
+        ANALYSIS_SECRET_ENV.has(name)
           ? ""
           : ` (got "${got}")`;
       problems.push(`${name} ${issue.message}${shown}`);
@@ -241,6 +249,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     log: { level: e.LOG_LEVEL, callLogDir: e.CALL_LOG_DIR },
     control,
+    analysis: analysisConfig(e),
   };
   return deepFreeze(config);
 }

@@ -12,6 +12,7 @@ import type { AddressInfo, BlockList } from "node:net";
 import express from "express";
 import expressWs from "express-ws";
 import type WebSocket from "ws";
+import { PostCallAnalysis } from "./analysis/index.js";
 import { EXOTEL_UNIT_MS } from "./audio/framer.js";
 import { Call, type CallRequest } from "./call/call.js";
 import type { CallHooks } from "./call/hooks.js";
@@ -59,13 +60,20 @@ export class Bridge {
   private readonly allowList: BlockList | undefined;
   private readonly startedAt = Date.now();
   readonly hooks: CallHooks;
+  readonly analysis: PostCallAnalysis;
 
   constructor(options: BridgeOptions) {
     this.config = options.config;
     this.log = options.log ?? createLogger(options.config.log.level);
     this.metrics = options.metrics ?? createMetrics();
     this.tools = options.tools ?? new ClientToolRegistry();
-    this.hooks = options.hooks ?? {};
+    // ElevenLabs' post-call webhook: its join needs every call's ids, hence the wrapped hooks.
+    this.analysis = new PostCallAnalysis({
+      config: this.config.analysis,
+      log: this.log,
+      registry: this.metrics.registry,
+    });
+    this.hooks = this.analysis.withHooks(options.hooks ?? {});
     const cidrs = this.config.exotel.allowedCidrs;
     this.allowList = cidrs && cidrs.length > 0 ? buildAllowList(cidrs) : undefined;
     const app = express();
@@ -107,6 +115,7 @@ export class Bridge {
     app.get("/metrics", async (_req, res) => {
       res.type(this.metrics.registry.contentType).send(await this.metrics.registry.metrics());
     });
+    this.analysis.mount(app);
     options.routes?.(app);
     app.get(MEDIA_PATH, (_req, res) => {
       // Plain HTTP on the stream path: it only speaks WebSocket.
