@@ -99,7 +99,7 @@ export class Monitoring extends pulumi.ComponentResource {
             conditions: [a.condition],
             documentation: { content: a.documentation, mimeType: "text/markdown" },
             notificationChannels: channel ? [channel.name] : [],
-            // One email per incident, closed automatically a day after the condition clears.
+            // An incident whose metric stops reporting (no calls at night) closes itself after a day.
             alertStrategy: { autoClose: "86400s" },
             userLabels: args.labels,
           },
