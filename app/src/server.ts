@@ -5,6 +5,7 @@
  *   GET /readyz   readiness: 503 while draining
  *   GET /health   JSON with active calls (shape compatible with the original bridge)
  *   GET /metrics  Prometheus text
+ *   POST /webhooks/elevenlabs/post-call  ElevenLabs post-call analysis (only with a webhook secret)
  * WebSocket routes stay on `app` (express-ws patches Express 4's router only; we run Express 5).
  */
 import http from "node:http";
