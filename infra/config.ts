@@ -5,6 +5,7 @@
 import { isIP } from "node:net";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import type { AlertThresholds } from "./lib/alerts";
 
 /** ElevenLabs host selection understood by the bridge (`ELEVENLABS_REGION`). */
 export const ELEVENLABS_REGIONS = ["default", "us", "eu", "india"] as const;
@@ -62,6 +63,7 @@ export const MANAGED_ENV = new Set([
   "REDIS_CA_CERT",
   "RECORDINGS_BUCKET",
   "ROUTING_TABLE",
+  "ELEVENLABS_WEBHOOK_SECRET",
   ...Object.values(CALL_CONTROL_SECRETS),
 ]);
 
@@ -72,6 +74,8 @@ export interface SecretValues {
   elevenlabsAgentId: pulumi.Output<string>;
   /** `key:token` for HTTP Basic auth on the Exotel upgrade; absent = no auth. */
   exotelBasicAuth?: pulumi.Output<string>;
+  /** ElevenLabs post-call webhook signing secret (ELEVENLABS_WEBHOOK_SECRET); absent = no webhook route. */
+  elevenlabsWebhookSecret?: pulumi.Output<string>;
   /** Call-control credentials that are set, keyed by the bridge variable (CALLS_API_TOKEN...). */
   callControl: Readonly<Record<string, pulumi.Output<string>>>;
 }
@@ -106,6 +110,15 @@ export interface BridgeConfig {
     readonly routing: LogRouting;
     readonly retentionDays: number;
     readonly analytics: boolean;
+    /** BigQuery dataset id linked to the call-log bucket; absent = none (or analytics off). */
+    readonly linkedDatasetId?: string;
+    /** Call records are excluded from the _Default bucket (stored once, in their own bucket). */
+    readonly excludeFromDefault: boolean;
+  };
+  /** Log-based metrics, dashboard and alert policies; absent = `monitoring: false`. */
+  readonly monitoring?: {
+    readonly alertEmail?: string;
+    readonly thresholds: AlertThresholds;
   };
   /** Call recordings bucket (RECORDINGS_BUCKET); absent = no recordings. */
   readonly recordings?: {
@@ -262,6 +275,39 @@ export function loadConfig(): BridgeConfig {
   // Log Analytics lets users query the summaries with SQL at no extra cost (cannot be undone).
   const analytics = cfg.getBoolean("logAnalytics") ?? true;
 
+  // BigQuery dataset ids allow letters, digits and underscores only.
+  const linkedDatasetId = cfg.get("logLinkedDataset") ?? `${serviceName.replace(/-/g, "_")}_calls`;
+  if (linkedDatasetId !== "" && !/^[A-Za-z0-9_]{1,100}$/.test(linkedDatasetId)) {
+    problems.push(
+      'exotel-bridge:logLinkedDataset must be a BigQuery dataset id (letters, digits, "_"), or "" for none',
+    );
+  }
+  // On: phone numbers and transcripts are stored once, in the call-log bucket with its own retention.
+  const excludeFromDefault = cfg.getBoolean("logExcludeFromDefault") ?? true;
+
+  // On by default: an operator should see calls, latency and failures without writing a query.
+  const monitoring = cfg.getBoolean("monitoring") ?? true;
+  const alertEmail = cfg.get("alertEmail"); // unset: incidents open in the console, nobody is emailed
+  if (alertEmail !== undefined && alertEmail !== "" && !/^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/.test(alertEmail)) {
+    problems.push("exotel-bridge:alertEmail must be one email address");
+  }
+  // One call in five failing to reach the agent over 10 minutes is an outage, not noise.
+  const connectFailurePercent = readInt(cfg, "alertConnectFailurePercent", 20, problems);
+  inRange("alertConnectFailurePercent", connectFailurePercent, 1, 100, problems);
+  // Five error endings in 5 minutes: more than a single bad call, fewer than a full outage.
+  const errorEndings = readInt(cfg, "alertErrorEndings", 5, problems);
+  inRange("alertErrorEndings", errorEndings, 1, 100_000, problems);
+  // 80% CPU: above that, real-time pacing on a loaded instance starts to slip.
+  const cpuPercent = readInt(cfg, "alertCpuPercent", 80, problems);
+  inRange("alertCpuPercent", cpuPercent, 1, 100, problems);
+  // 85% memory: Cloud Run kills an instance (and its calls) at 100%.
+  const memoryPercent = readInt(cfg, "alertMemoryPercent", 85, problems);
+  inRange("alertMemoryPercent", memoryPercent, 1, 100, problems);
+  const webhookSecret = cfg.getSecret("elevenlabsWebhookSecret");
+  if (/\s/.test(cfg.get("elevenlabsWebhookSecret") ?? "")) {
+    problems.push("exotel-bridge:elevenlabsWebhookSecret must not contain whitespace");
+  }
+
   // Off by default: recording calls is a decision (consent, storage) a deployment makes explicitly.
   const recordings = cfg.getBoolean("recordings") ?? false;
   // Three months of recordings, then Cloud Storage deletes them.
@@ -354,6 +400,7 @@ export function loadConfig(): BridgeConfig {
     elevenlabsAgentId: pulumi.secret(agentId as string),
   };
   if (basicAuth !== undefined) secrets.exotelBasicAuth = basicAuth;
+  if (webhookSecret !== undefined) secrets.elevenlabsWebhookSecret = webhookSecret;
 
   const repoRoot = path.resolve(__dirname, "..");
   return deepFreeze({
@@ -383,7 +430,21 @@ export function loadConfig(): BridgeConfig {
       keepVersions,
       deleteAfterDays,
     },
-    logs: { routing: routing as LogRouting, retentionDays, analytics },
+    logs: {
+      routing: routing as LogRouting,
+      retentionDays,
+      analytics,
+      ...(analytics && linkedDatasetId !== "" ? { linkedDatasetId } : {}),
+      excludeFromDefault,
+    },
+    ...(monitoring
+      ? {
+          monitoring: {
+            ...(alertEmail !== undefined && alertEmail !== "" ? { alertEmail } : {}),
+            thresholds: { connectFailurePercent, errorEndings, cpuPercent, memoryPercent },
+          },
+        }
+      : {}),
     ...(recordings
       ? { recordings: { bucketName: recordingsBucket, retentionDays: recordingsRetentionDays } }
       : {}),

@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ProjectApis, REQUIRED_APIS } from "./components/apis";
 import { CallLogs } from "./components/call-logs";
 import { BridgeImage } from "./components/image";
+import { Monitoring } from "./components/monitoring";
 import { RECORDINGS_APIS, RecordingsBucket } from "./components/recordings";
 import { RuntimeIdentity } from "./components/runtime-identity";
 import { BridgeSecrets, type SecretInput } from "./components/secrets";
@@ -20,6 +21,8 @@ const apis = new ProjectApis("apis", {
     ...Object.keys(REQUIRED_APIS),
     ...(cfg.state.store === "redis" ? Object.keys(SHARED_STATE_APIS) : []),
     ...(cfg.recordings ? Object.keys(RECORDINGS_APIS) : []),
+    // The call-log bucket's linked dataset is queried through BigQuery.
+    ...(cfg.logs.linkedDatasetId !== undefined ? ["bigquery.googleapis.com"] : []),
   ],
 });
 // Every other component waits for the APIs (a dependency on a component covers its children).
@@ -64,6 +67,9 @@ if (state !== undefined) secretInputs.push({ envName: "REDIS_URL", value: state.
 // the service values known after deployment.
 if (state?.caCerts !== undefined) secretInputs.push({ envName: "REDIS_CA_CERT", value: state.caCerts });
 for (const [envName, value] of Object.entries(cfg.secrets.callControl)) secretInputs.push({ envName, value });
+if (cfg.secrets.elevenlabsWebhookSecret !== undefined) {
+  secretInputs.push({ envName: "ELEVENLABS_WEBHOOK_SECRET", value: cfg.secrets.elevenlabsWebhookSecret });
+}
 
 // Call recordings (issue 7): a private bucket the runtime identity may only create objects in.
 const recordings =
@@ -168,9 +174,27 @@ const logs = new CallLogs(
     routing: cfg.logs.routing,
     retentionDays: cfg.logs.retentionDays,
     analytics: cfg.logs.analytics,
+    ...(cfg.logs.linkedDatasetId !== undefined ? { linkedDatasetId: cfg.logs.linkedDatasetId } : {}),
+    excludeFromDefault: cfg.logs.excludeFromDefault,
   },
   afterApis,
 );
+
+// What an operator watches (docs/operations.md): log-based metrics, a dashboard, alert policies.
+const monitoring =
+  cfg.monitoring !== undefined
+    ? new Monitoring(
+        "monitoring",
+        {
+          project,
+          serviceName: cfg.serviceName,
+          ...(cfg.monitoring.alertEmail !== undefined ? { alertEmail: cfg.monitoring.alertEmail } : {}),
+          thresholds: cfg.monitoring.thresholds,
+          labels: { ...cfg.labels },
+        },
+        afterApis,
+      )
+    : undefined;
 
 /** The service's own URL (`https://...run.app`); `/health` and `/metrics` live under it. */
 export const serviceUrl = service.url;
@@ -187,5 +211,14 @@ export const runtimeServiceAccount = identity.email;
 export const secretIds = pulumi.all(secrets.secretIds);
 /** `gs://...` where call recordings go, when `recordings` is on. */
 export const recordingsBucket = recordings?.url;
+/** The Cloud Monitoring dashboard, when `monitoring` is on. */
+export const dashboardUrl = monitoring?.dashboardUrl;
+/** BigQuery dataset linked to the call-log bucket (`projects/<p>/datasets/<id>`), when there is one. */
+export const callsDataset = logs.linkedDataset;
+/** Where ElevenLabs' post-call webhook goes (set it in the agent's settings with the same secret). */
+export const postCallWebhookUrl =
+  cfg.secrets.elevenlabsWebhookSecret !== undefined
+    ? service.url.apply((u) => `${u}/webhooks/elevenlabs/post-call`)
+    : undefined;
 /** Private address of the Memorystore instance, when `stateStore` is redis. */
 export const stateStoreHost = state?.host;

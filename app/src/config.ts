@@ -9,6 +9,7 @@
  */
 import { tmpdir } from "node:os";
 import { z } from "zod";
+import { ANALYSIS_ENV, ANALYSIS_SECRET_ENV, type AnalysisConfig, analysisConfig } from "./config/analysis.js";
 // Live call console (config/console.ts).
 import { CONSOLE_ENV, type ConsoleConfig, consoleConfig } from "./config/console.js";
 import { CONTROL_ENV, type ControlConfig, controlConfig, SECRET_ENV } from "./config/control.js";
@@ -113,6 +114,8 @@ export interface Config {
   // ---- end HTTP surface, access and log privacy ----
   /** Live call console at /console (config/console.ts). */
   readonly console: ConsoleConfig;
+  /** ElevenLabs post-call webhook (config/analysis.ts). */
+  readonly analysis: AnalysisConfig;
 }
 
 type Env = Record<string, string | undefined>;
@@ -200,6 +203,7 @@ const schema = z.object({
   // ---- end HTTP surface, access and log privacy ----
   // Live call console (config/console.ts).
   ...CONSOLE_ENV,
+  ...ANALYSIS_ENV,
 });
 
 /** Every variable the bridge reads (infra's MANAGED_ENV and `bridgeEnv` must name only these). */
@@ -207,7 +211,13 @@ export const ENV_NAMES: ReadonlySet<string> = new Set(Object.keys(schema.shape))
 
 /** Variables whose values are never echoed in a configuration error. */
 export function isSecretEnv(name: string): boolean {
-  return name.includes("KEY") || name.includes("AUTH") || name.includes("TOKEN") || SECRET_ENV.has(name);
+  return (
+    name.includes("KEY") ||
+    name.includes("AUTH") ||
+    name.includes("TOKEN") ||
+    SECRET_ENV.has(name) ||
+    ANALYSIS_SECRET_ENV.has(name)
+  );
 }
 
 /** Connections beyond the calls: probes, scrapes, call control, and refusals in flight. */
@@ -311,6 +321,7 @@ export function loadConfig(env: Env = process.env): Config {
     // ---- end HTTP surface, access and log privacy ----
     // Live call console (config/console.ts).
     console: consoleConfig(e),
+    analysis: analysisConfig(e),
   };
   return deepFreeze(config);
 }

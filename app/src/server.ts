@@ -6,6 +6,7 @@
  *   GET /health          public: status and a count of calls, nothing that names a call
  *   GET /health/details  ADMIN_TOKEN: the calls in progress, limits, version
  *   GET /metrics         ADMIN_TOKEN, or a resolved client address in METRICS_ALLOWED_CIDRS
+ *   POST /webhooks/elevenlabs/post-call  ElevenLabs post-call analysis (only with a webhook secret)
  * WebSocket routes stay on `app` (express-ws patches Express 4's router only; we run Express 5).
  */
 import http from "node:http";
@@ -13,6 +14,7 @@ import type { AddressInfo, BlockList } from "node:net";
 import express from "express";
 import expressWs from "express-ws";
 import type WebSocket from "ws";
+import { PostCallAnalysis } from "./analysis/index.js";
 import { EXOTEL_UNIT_MS } from "./audio/framer.js";
 import { type CredentialPolicy, requireCredential } from "./auth.js";
 import { Call, type CallRequest } from "./call/call.js";
@@ -74,6 +76,7 @@ export class Bridge {
   private readonly startedAt = Date.now();
   readonly hooks: CallHooks;
   readonly consoleFeed = new ConsoleFeed();
+  readonly analysis: PostCallAnalysis;
 
   constructor(options: BridgeOptions) {
     this.config = options.config;
@@ -81,7 +84,13 @@ export class Bridge {
       options.log ?? createLogger(options.config.log.level, undefined, { privacy: options.config.privacy });
     this.metrics = options.metrics ?? createMetrics();
     this.tools = options.tools ?? new ClientToolRegistry();
-    this.hooks = options.hooks ?? {};
+    // ElevenLabs' post-call webhook: its join needs every call's ids, hence the wrapped hooks.
+    this.analysis = new PostCallAnalysis({
+      config: this.config.analysis,
+      log: this.log,
+      registry: this.metrics.registry,
+    });
+    this.hooks = this.analysis.withHooks(options.hooks ?? {});
     const cidrs = this.config.exotel.allowedCidrs;
     this.allowList = cidrs && cidrs.length > 0 ? buildAllowList(cidrs) : undefined;
     const app = express();
@@ -152,6 +161,7 @@ export class Bridge {
       res.type(this.metrics.registry.contentType).send(await this.metrics.registry.metrics());
     });
     mountConsole(app, this.config.console, this.consoleFeed, this.log);
+    this.analysis.mount(app);
     options.routes?.(app);
     app.get(MEDIA_PATH, (_req, res) => {
       // Plain HTTP on the stream path: it only speaks WebSocket.

@@ -5,7 +5,7 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import type { LogRouting } from "../config";
-import { bucketWriterCondition, serviceLogFilter } from "../lib/log-filter";
+import { bucketWriterCondition, callRecordsFilter, serviceLogFilter } from "../lib/log-filter";
 
 export interface CallLogsArgs {
   project: string;
@@ -18,6 +18,10 @@ export interface CallLogsArgs {
   routing: LogRouting;
   retentionDays: number;
   analytics: boolean;
+  /** BigQuery dataset id linked to the bucket (needs `analytics`); unset = no linked dataset. */
+  linkedDatasetId?: string;
+  /** Keep call records out of the project's _Default bucket, so they are stored once. */
+  excludeFromDefault?: boolean;
 }
 
 export class CallLogs extends pulumi.ComponentResource {
@@ -29,6 +33,8 @@ export class CallLogs extends pulumi.ComponentResource {
   readonly writerIdentity: pulumi.Output<string>;
   /** A ready `gcloud logging read` command for the call summaries. */
   readonly readCommand: string;
+  /** `projects/<p>/datasets/<id>` of the linked BigQuery dataset, when there is one. */
+  readonly linkedDataset?: pulumi.Output<string>;
 
   constructor(name: string, args: CallLogsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("exotel-bridge:infra:CallLogs", name, {}, opts);
@@ -77,6 +83,36 @@ export class CallLogs extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+
+    if (args.linkedDatasetId !== undefined && args.analytics) {
+      // Read-only BigQuery view of the bucket: SQL joins with other data, scheduled queries, Looker Studio.
+      const link = new gcp.logging.LinkedDataset(
+        `${name}-bigquery`,
+        {
+          parent: `projects/${args.project}`,
+          location: args.location,
+          bucket: bucket.bucketId,
+          linkId: args.linkedDatasetId,
+          description: "exotel-bridge call records (managed by Pulumi)",
+        },
+        { parent: this },
+      );
+      this.linkedDataset = link.linkId.apply((id) => `projects/${args.project}/datasets/${id}`);
+    }
+    if (args.excludeFromDefault === true) {
+      // An exclusion on the _Default sink: call records land only in this bucket. Log-based metrics
+      // still see them (they are computed before sinks and exclusions apply).
+      new gcp.logging.ProjectExclusion(
+        `${name}-default-exclusion`,
+        {
+          project: args.project,
+          name: `${args.sinkName}-records`.slice(0, 100),
+          description: "exotel-bridge call records are kept in their own bucket only (managed by Pulumi)",
+          filter: callRecordsFilter(args.serviceName),
+        },
+        { parent: this },
+      );
+    }
 
     this.readCommand =
       `gcloud logging read 'jsonPayload.event="call_summary"' --project=${args.project} ` +

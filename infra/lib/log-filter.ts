@@ -7,7 +7,17 @@ import type { LogRouting } from "../config";
 export function serviceLogFilter(serviceName: string, routing: LogRouting): string {
   if (!/^[a-z0-9-]+$/.test(serviceName)) throw new Error(`unexpected service name ${serviceName}`);
   const service = `resource.type="cloud_run_revision" AND resource.labels.service_name="${serviceName}"`;
-  return routing === "all" ? service : `${service} AND jsonPayload.event="call_summary"`;
+  return routing === "all" ? service : callRecordsFilter(serviceName);
+}
+
+/** The records kept per call: the bridge's summary and ElevenLabs' post-call analysis. */
+export const CALL_RECORD_EVENTS = ["call_summary", "call_analysis"] as const;
+
+/** The service's call records (phone numbers, transcripts, collected data) and nothing else. */
+export function callRecordsFilter(serviceName: string): string {
+  if (!/^[a-z0-9-]+$/.test(serviceName)) throw new Error(`unexpected service name ${serviceName}`);
+  const events = CALL_RECORD_EVENTS.map((e) => `"${e}"`).join(" OR ");
+  return `resource.type="cloud_run_revision" AND resource.labels.service_name="${serviceName}" AND jsonPayload.event=(${events})`;
 }
 
 /**

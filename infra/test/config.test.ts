@@ -56,7 +56,16 @@ describe("loadConfig defaults", () => {
     assert.equal(cfg.sampleRate, undefined);
     assert.equal(cfg.allowedAgentIds, undefined);
     assert.equal(cfg.secrets.exotelBasicAuth, undefined);
-    assert.deepEqual(cfg.logs, { routing: "summaries", retentionDays: 90, analytics: true });
+    assert.deepEqual(cfg.logs, {
+      routing: "summaries",
+      retentionDays: 90,
+      analytics: true,
+      linkedDatasetId: "exotel_bridge_dev_calls",
+      excludeFromDefault: true,
+    });
+    assert.deepEqual(cfg.monitoring, {
+      thresholds: { connectFailurePercent: 20, errorEndings: 5, cpuPercent: 80, memoryPercent: 85 },
+    });
     assert.equal(cfg.image.tag, "latest");
     assert.ok(cfg.image.contextDir.endsWith("/app"));
   });
@@ -169,7 +178,10 @@ describe("exotelStreamUrl", () => {
 describe("log filters", () => {
   it("selects call summaries of one service, or all of its lines", () => {
     const service = 'resource.type="cloud_run_revision" AND resource.labels.service_name="svc"';
-    assert.equal(serviceLogFilter("svc", "summaries"), `${service} AND jsonPayload.event="call_summary"`);
+    assert.equal(
+      serviceLogFilter("svc", "summaries"),
+      `${service} AND jsonPayload.event=("call_summary" OR "call_analysis")`,
+    );
     assert.equal(serviceLogFilter("svc", "all"), service);
     assert.throws(() => serviceLogFilter('svc" OR "', "all"));
   });

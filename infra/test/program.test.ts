@@ -76,6 +76,7 @@ describe("project APIs", () => {
     );
     assert.deepEqual(apis.map((a) => a.service).sort(), [
       "artifactregistry.googleapis.com",
+      "bigquery.googleapis.com",
       "cloudresourcemanager.googleapis.com",
       "iam.googleapis.com",
       "logging.googleapis.com",
@@ -341,7 +342,7 @@ describe("call log sink", () => {
     const sink = plain(single(run, "gcp:logging/projectSink:ProjectSink").inputs) as Record<string, unknown>;
     assert.equal(
       sink.filter,
-      `resource.type="cloud_run_revision" AND resource.labels.service_name="${SERVICE}" AND jsonPayload.event="call_summary"`,
+      `resource.type="cloud_run_revision" AND resource.labels.service_name="${SERVICE}" AND jsonPayload.event=("call_summary" OR "call_analysis")`,
     );
     assert.equal(
       sink.destination,
@@ -378,6 +379,7 @@ describe("program shape", () => {
       "exotel-bridge:infra:BridgeSecrets",
       "exotel-bridge:infra:BridgeService",
       "exotel-bridge:infra:CallLogs",
+      "exotel-bridge:infra:Monitoring",
       "exotel-bridge:infra:ProjectApis",
       "exotel-bridge:infra:RuntimeIdentity",
     ]);
