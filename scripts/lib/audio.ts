@@ -5,7 +5,23 @@
  * Only the bridge's pure audio helpers are reused here (the speex `Resampler` and mu-law codec);
  * nothing from its protocol modules, so a protocol bug shared by bridge and stand-in cannot hide.
  */
+import alawmulaw from "alawmulaw";
 import { Resampler } from "../../app/src/audio/resampler.js";
+
+/** PCM16 LE -> G.711 mu-law, one byte per sample (an odd trailing byte is ignored). */
+export function mulawEncode(pcm: Buffer): Buffer {
+  const samples = new Int16Array(pcm.length >> 1);
+  for (let i = 0; i < samples.length; i++) samples[i] = pcm.readInt16LE(i * 2);
+  return Buffer.from(alawmulaw.mulaw.encode(samples));
+}
+
+/** G.711 mu-law -> PCM16 LE. */
+export function mulawDecode(ulaw: Buffer): Buffer {
+  const samples = alawmulaw.mulaw.decode(ulaw);
+  const out = Buffer.alloc(samples.length * 2);
+  for (let i = 0; i < samples.length; i++) out.writeInt16LE(samples[i] as number, i * 2);
+  return out;
+}
 
 /** PCM16 mono bytes per millisecond at `rate`. */
 export function bytesPerMs(rate: number): number {

@@ -1,0 +1,57 @@
+/** One human-readable line per conversation event worth showing (transcripts, barge-in, tools). */
+import type { ConversationEvent } from "./types.js";
+
+/** A human-readable line for a conversation event worth showing (transcripts, barge-in, tools). */
+export interface Narration {
+  /** ms since the conversation opened. */
+  readonly atMs: number;
+  readonly who: "agent" | "caller";
+  readonly text: string;
+}
+
+/** What the demo, `npm run agent` and the events feed print; undefined for events not worth a line. */
+export function narrate(e: ConversationEvent): Narration | undefined {
+  if (e.kind === "closed")
+    return { atMs: -1, who: "agent", text: `conversation closed ${e.code} by the ${e.by}` };
+  const { atMs, type } = e.message;
+  const m = e.message.message as Record<string, Record<string, unknown> | string | undefined>;
+  const field = (key: string, sub: string) => (m[key] as Record<string, unknown> | undefined)?.[sub];
+  if (e.kind === "received") {
+    if (type === "user_message") return { atMs, who: "agent", text: `received user_message "${m.text}"` };
+    if (type === "contextual_update")
+      return { atMs, who: "agent", text: `received contextual_update "${m.text}"` };
+    return undefined;
+  }
+  switch (type) {
+    case "conversation_initiation_metadata":
+      return {
+        atMs,
+        who: "agent",
+        text: `conversation ${field("conversation_initiation_metadata_event", "conversation_id")} started (local test agent)`,
+      };
+    case "agent_response":
+      return { atMs, who: "agent", text: `says: "${field("agent_response_event", "agent_response")}"` };
+    case "user_transcript":
+      return {
+        atMs,
+        who: "agent",
+        text: `heard the caller: ${field("user_transcription_event", "user_transcript")}`,
+      };
+    case "interruption":
+      return {
+        atMs,
+        who: "agent",
+        text: `interrupted by the caller (response ${field("interruption_event", "event_id")})`,
+      };
+    case "agent_response_correction":
+      return {
+        atMs,
+        who: "agent",
+        text: `was heard up to: "${field("agent_response_correction_event", "corrected_agent_response")}"`,
+      };
+    case "agent_tool_response":
+      return { atMs, who: "agent", text: `calls tool ${field("agent_tool_response", "tool_name")}` };
+    default:
+      return undefined;
+  }
+}
