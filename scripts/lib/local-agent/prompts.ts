@@ -5,8 +5,15 @@ import type { ScriptPrompts, Utterance } from "./types.js";
 
 const FIXTURES = fileURLToPath(new URL("../../../fixtures/", import.meta.url));
 
-/** The shipped spoken prompts (generated with espeak-ng; see fixtures/README.md). */
+let shipped: ScriptPrompts | undefined;
+
+/** The shipped spoken prompts (generated with espeak-ng; see fixtures/README.md), loaded once per process. */
 export function shippedPrompts(): ScriptPrompts {
+  shipped ??= loadShippedPrompts();
+  return shipped;
+}
+
+function loadShippedPrompts(): ScriptPrompts {
   const load = (name: string, text: string): Utterance => {
     const wav = readMonoWav(`${FIXTURES}agent-prompt-${name}-16k.wav`);
     return { text, pcm: wav.pcm, sampleRate: wav.sampleRate };

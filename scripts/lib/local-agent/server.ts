@@ -21,6 +21,9 @@ const CONVERSATION_PATH = "/v1/convai/conversation";
 /** Not part of the ElevenLabs API: a server-sent-events feed of what the local test agent says and hears. */
 export const EVENTS_PATH = "/local-test-agent/events";
 
+/** Encoded audio per utterance and format, shared by every agent in the process (prompts are immutable). */
+const encodedCache = new WeakMap<Utterance, Map<string, Buffer>>();
+
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -46,7 +49,6 @@ export class LocalAgent {
   private readonly feeds = new Set<http.ServerResponse>();
   private readonly conversationListeners = new Set<(c: AgentConversation) => void>();
   private promptCache: ScriptPrompts | undefined;
-  private readonly encodedCache = new WeakMap<Utterance, Map<string, Buffer>>();
 
   constructor(readonly options: LocalAgentOptions = {}) {
     this.agentIds = options.agents ?? [DEFAULT_AGENT_ID];
@@ -172,10 +174,10 @@ export class LocalAgent {
 
   /** An utterance's audio in `format`, converted once and cached. */
   encodedUtterance(u: Utterance, format: FormatInfo): Buffer {
-    let perFormat = this.encodedCache.get(u);
+    let perFormat = encodedCache.get(u);
     if (!perFormat) {
       perFormat = new Map();
-      this.encodedCache.set(u, perFormat);
+      encodedCache.set(u, perFormat);
     }
     let bytes = perFormat.get(format.name);
     if (!bytes) {
