@@ -81,7 +81,7 @@ export function convertRate(pcm: Buffer, inRate: number, outRate: number): Buffe
   const out = Buffer.alloc(want * 2);
   for (let i = 0; i < want && i < converted.length; i++) {
     const v = Math.round(converted[i] as number);
-    out.writeInt16LE(v > 32767 ? 32767 : v < -32768 ? -32768 : v, i * 2);
+    out.writeInt16LE(Math.max(-32768, Math.min(32767, v)), i * 2);
   }
   return out;
 }

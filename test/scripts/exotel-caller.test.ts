@@ -217,24 +217,39 @@ describe("how the simulated Exotel plays what it receives", () => {
         echoes.map((e) => e.name),
         ["m1", "m2", "m3"],
       );
-      // m1's audio was cut by the clear: it is echoed when the frame playing at the clear (200-400 ms) ends.
-      assert.ok(Math.abs((echoes[0]?.at ?? 0) - 400) < 50, `m1 echoed at ${echoes[0]?.at}`);
-      assert.ok(Math.abs((echoes[1]?.at ?? 0) - 400) < 50, `m2 echoed at ${echoes[1]?.at}`);
+      // Where the clear cut depends on when it arrived (300 ms on an idle machine, later on a busy
+      // one): the frame playing then finishes, the frames after it are dropped, and m1 and m2 are
+      // echoed when that frame ends. Expectations follow the arrival, so load cannot fail the test.
+      const first = report.firstAgentAudioMs ?? Number.NaN;
+      assert.ok(first >= 0 && first < 500, `first agent audio at ${first} ms`);
+      const clearAt = report.timeline.find((e) => e.event === "clear")?.atMs ?? Number.NaN;
+      const cut = first + Math.ceil((clearAt - first) / 200) * 200;
+      assert.ok(cut >= first + 400, `the clear came during frame 2 or later (cut at ${cut} ms)`);
+      const dropped = Math.max(0, first + 1000 - cut);
+      for (const e of echoes.slice(0, 2))
+        assert.ok(
+          e.at >= cut - 10 && e.at < cut + 300,
+          `${e.name} echoed at ${e.at}, its audio ended at ${cut}`,
+        );
+      // m3 waits for the 400 ms sent after 1.2 s: never before 1.6 s.
       assert.ok(
-        Math.abs((echoes[2]?.at ?? 0) - 1600) < 50,
+        (echoes[2]?.at ?? 0) >= 1590 && (echoes[2]?.at ?? 0) < 1600 + 400,
         `m3 echoed at ${echoes[2]?.at} (after 400 ms of audio)`,
       );
+      // 1 s queued at once: the lead is that second (less only the time between the five arrivals).
       assert.ok(
-        report.maxQueuedAheadMs >= 980 && report.maxQueuedAheadMs <= 1000,
+        report.maxQueuedAheadMs >= 900 && report.maxQueuedAheadMs <= 1000,
         `${report.maxQueuedAheadMs}`,
       );
       assert.equal(report.clears, 1);
       assert.equal(report.interruptions.length, 1);
-      assert.equal(report.interruptions[0]?.droppedMs, 600, "frames 3-5 had not started");
+      assert.ok(
+        Math.abs((report.interruptions[0]?.droppedMs ?? -1) - dropped) <= 1,
+        "the frames not started were dropped",
+      );
       assert.equal(report.audio.agentReceivedS, 1.4);
-      assert.equal(report.audio.agentClearedS, 0.6);
-      assert.ok(Math.abs(report.audio.agentPlayedS - 0.8) < 0.01);
-      assert.ok(Math.abs((report.firstAgentAudioMs ?? -1) - 0) < 30);
+      assert.ok(Math.abs(report.audio.agentClearedS - dropped / 1000) < 0.002);
+      assert.ok(Math.abs(report.audio.agentPlayedS - (1.4 - dropped / 1000)) < 0.01);
       assert.deepEqual(report.marks, { received: 3, echoed: 3 });
       assert.equal(report.frames.violations, 0);
       assert.equal(report.end.by, "bridge");
