@@ -196,7 +196,11 @@ async function main(): Promise<void> {
   const base = values.name ?? `call-${new Date().toISOString().replace(/[:.]/g, "-")}`;
   const files = saveCall(result, values.out as string, base);
   process.stdout.write(`\n${formatSummary(result.report)}\n\n`);
-  process.stdout.write(`Recording (caller left, agent right): ${files.wav}\nReport: ${files.json}\n`);
+  process.stdout.write(
+    files.wav === undefined
+      ? `No recording (the call never connected)\nReport: ${files.json}\n`
+      : `Recording (caller left, agent right): ${files.wav}\nReport: ${files.json}\n`,
+  );
   process.exitCode = interrupted ? 130 : result.report.ok ? 0 : 1;
 }
 

@@ -282,7 +282,9 @@ async function main(): Promise<number> {
   say(formatSummary(result.report));
   say("");
   const problems = checkDemo(result, conv, bridge.summaries);
-  say(`Recording (stereo: caller left, agent right, as heard): ${files.wav}`);
+  say(
+    `Recording (stereo: caller left, agent right, as heard): ${files.wav ?? "none (the call never connected)"}`,
+  );
   say(`Report (JSON): ${files.json}`);
   await stopAll();
   if (problems.length > 0) {

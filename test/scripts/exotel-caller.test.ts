@@ -5,7 +5,7 @@
  * checks, refusals, and the time alignment of the stereo recording.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -321,6 +321,13 @@ describe("how the simulated Exotel plays what it receives", () => {
     const dead = await placeCall({ url: `ws://127.0.0.1:${b.port}/media` });
     assert.equal(dead.report.end.by, "error");
     assert.match(dead.report.failures[0] ?? "", /could not connect/);
+    // Saved: the report says what happened; no empty WAV pretends to be a recording.
+    const dir = mkdtempSync(join(tmpdir(), "sim-refused-"));
+    dirs.push(dir);
+    const files = saveCall(dead, dir, "dead");
+    assert.equal(files.wav, undefined);
+    assert.deepEqual(readdirSync(dir), ["dead.json"]);
+    assert.equal(JSON.parse(readFileSync(files.json, "utf8")).recording, null);
   });
 
   it("ends when the bridge closes, and counts an abnormal close as a failure", async () => {
@@ -361,6 +368,7 @@ describe("the recording is time-aligned", () => {
       const dir = mkdtempSync(join(tmpdir(), "sim-align-"));
       dirs.push(dir);
       const { wav } = saveCall(result, dir, "aligned");
+      assert.ok(wav, "a connected call has a recording");
       const file = readWav(wav);
       assert.equal(file.channels, 2);
       assert.equal(file.sampleRate, 8000);

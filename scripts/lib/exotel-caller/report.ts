@@ -97,19 +97,23 @@ export function refusedResult(
 }
 
 /**
- * Writes `<base>.wav` (stereo: caller left, agent right, as heard) and `<base>.json` (the report,
- * plus `extra` fields) into `dir`, creating it. Returns both paths.
+ * Writes `<base>.json` (the report, plus `extra` fields) into `dir`, creating it, and `<base>.wav`
+ * (stereo: caller left, agent right, as heard) when the call connected: a call that never
+ * connected has no audio, and an empty WAV would only look like a broken recording.
+ * Returns the paths written (`wav` undefined when none).
  */
 export function saveCall(
   result: CallResult,
   dir: string,
   base: string,
   extra: Record<string, unknown> = {},
-): { wav: string; json: string } {
+): { wav: string | undefined; json: string } {
   mkdirSync(dir, { recursive: true });
-  const wav = join(dir, `${base}.wav`);
+  const connected = result.report.end.by === "caller" || result.report.end.by === "bridge";
+  const wav = connected ? join(dir, `${base}.wav`) : undefined;
   const json = join(dir, `${base}.json`);
-  writeFileSync(wav, encodeWav(stereoRecording(result.audio), result.audio.sampleRate, 2));
-  writeFileSync(json, `${JSON.stringify({ ...result.report, recording: wav, ...extra }, null, 2)}\n`);
+  if (wav !== undefined)
+    writeFileSync(wav, encodeWav(stereoRecording(result.audio), result.audio.sampleRate, 2));
+  writeFileSync(json, `${JSON.stringify({ ...result.report, recording: wav ?? null, ...extra }, null, 2)}\n`);
   return { wav, json };
 }
