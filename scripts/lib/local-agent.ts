@@ -42,7 +42,9 @@ export {
   type LocalAgentOptions,
   type ReceivedMessage,
   type ResponseRecord,
+  type ScriptedToolCall,
   type ScriptPrompts,
   type SentMessage,
+  type ToolResult,
   type Utterance,
 } from "./local-agent/types.js";

@@ -212,7 +212,34 @@ export class ExotelCall {
     }
     if (this.opts.hangupAfterMs !== undefined)
       this.later(() => this.hangup("hangup_after"), this.opts.hangupAfterMs);
-    else this.later(() => this.hangup("max_duration"), this.opts.maxDurationMs ?? 120_000);
+    else {
+      this.later(() => this.hangup("max_duration"), this.opts.maxDurationMs ?? 120_000);
+      const idle = this.opts.idleHangupMs;
+      if (idle !== undefined) this.later(() => this.watchIdle(sock, idle), this.scriptEndMs());
+    }
+  }
+
+  /** When the caller's own script (audio, DTMF) is over, on the call clock. */
+  private scriptEndMs(): number {
+    const audioEnd = (this.timeline.length / 2 / this.rate) * 1000 + this.frameMs;
+    const dtmfEnd = (this.opts.dtmf ?? []).reduce(
+      (end, d) => Math.max(end, d.atMs + Math.max(0, d.digits.length - 1) * (d.gapMs ?? 250)),
+      0,
+    );
+    return Math.max(audioEnd, dtmfEnd);
+  }
+
+  /** Hangs up once the agent has been silent for `idleMs` (checked every 250 ms). */
+  private watchIdle(sock: ExotelSocket, idleMs: number): void {
+    const since = sock.now();
+    const check = (): void => {
+      if (!sock.isOpen || this.hungUp) return;
+      const now = sock.now();
+      const quiet = Math.min(this.player?.quietForMs(now) ?? now, now - since);
+      if (quiet >= idleMs) this.hangup("idle");
+      else this.later(check, now + 250);
+    };
+    check();
   }
 
   // ------------------------------------------------------------ the end

@@ -80,6 +80,11 @@ export class Player {
     return this.playing;
   }
 
+  /** How long nothing of the agent has been playing (0 while it plays). */
+  quietForMs(now: number): number {
+    return this.playing ? 0 : Math.max(0, now - this.playEndMs);
+  }
+
   /** Audio queued ahead of the playhead now. */
   queuedAheadMs(now: number): number {
     return Math.max(0, this.playEndMs - now);

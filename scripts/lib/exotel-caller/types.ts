@@ -15,6 +15,12 @@ export interface CallOptions extends ExotelSocketOptions {
   readonly hangupAfterMs?: number;
   /** Safety limit when no hang-up time is set: hang up after this. Default 120 s. */
   readonly maxDurationMs?: number;
+  /**
+   * When no hang-up time is set: once all caller audio and DTMF have been sent, hang up after the
+   * agent has been silent this long (a caller who got their answer). Default: off (the call waits
+   * for the bridge to close, at most maxDurationMs).
+   */
+  readonly idleHangupMs?: number;
   /** Keep streaming silence after the audio (Exotel does). Default true. */
   readonly silenceAfterAudio?: boolean;
   /** Delay between `connected` and `start`. Default 0. */
@@ -125,7 +131,7 @@ export interface CallReport {
     readonly reason: string;
     readonly atMs: number;
     readonly status?: number;
-    /** Hang-up cause when the caller ended: "hangup_after", "max_duration", "interrupted". */
+    /** Hang-up cause when the caller ended: "hangup_after", "idle", "max_duration", "ctrl_c", ... */
     readonly cause?: string;
   };
   readonly timeline: Array<{ readonly atMs: number; readonly event: string; readonly detail?: string }>;

@@ -18,6 +18,7 @@ import type {
   ReceivedMessage,
   ResponseRecord,
   SentMessage,
+  ToolResult,
   Utterance,
 } from "./types.js";
 
@@ -48,6 +49,7 @@ export class AgentConversation {
   private readonly contextualUpdateLog: string[] = [];
   private readonly pongLog: Array<{ eventId: number; rttMs: number | null; atMs: number }> = [];
   private readonly toolResultLog: Array<Record<string, unknown>> = [];
+  private readonly pendingTools = new Map<string, (r: ToolResult) => void>();
   private readonly unknownLog: unknown[] = [];
   private readonly malformedLog: Array<{ atMs: number; problem: string; sample: string }> = [];
   private readonly responseLog: ResponseRecord[] = [];
@@ -311,6 +313,44 @@ export class AgentConversation {
     this.sendJson({ type: "interruption", interruption_event: { event_id: eventId } });
   }
 
+  /**
+   * Calls a client tool (`client_tool_call`) and resolves with the client's `client_tool_result`,
+   * or rejects after `timeoutMs` or when the conversation closes first.
+   */
+  callTool(
+    name: string,
+    parameters: Readonly<Record<string, unknown>> = {},
+    timeoutMs = 10_000,
+  ): Promise<ToolResult> {
+    const toolCallId = `toolu_local_${randomUUID().replaceAll("-", "").slice(0, 12)}`;
+    const result = new Promise<ToolResult>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pendingTools.delete(toolCallId);
+        reject(new Error(`${LABEL} tool ${name}: no client_tool_result within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const onClose = this.closed.then(() => {
+        if (!this.pendingTools.delete(toolCallId)) return;
+        clearTimeout(timer);
+        reject(new Error(`${LABEL} tool ${name}: conversation closed before its result`));
+      });
+      void onClose;
+      this.pendingTools.set(toolCallId, (r) => {
+        clearTimeout(timer);
+        resolve(r);
+      });
+    });
+    this.sendJson({
+      type: "client_tool_call",
+      client_tool_call: {
+        tool_name: name,
+        tool_call_id: toolCallId,
+        parameters,
+        event_id: this.newEventId(),
+      },
+    });
+    return result;
+  }
+
   /** Sends a ping now; returns its event_id. */
   ping(): number {
     const id = this.nextPingId++;
@@ -452,7 +492,7 @@ export class AgentConversation {
         if (this.isOpen) this.ping();
       }, pingMs);
     }
-    if (this.script !== undefined && this.wantsGreeting()) this.script.greet();
+    this.script?.start(this.wantsGreeting());
   }
 
   private wantsGreeting(): boolean {
@@ -527,9 +567,14 @@ export class AgentConversation {
         this.contextualUpdateLog.push(String(m.text));
         this.log(`contextual_update: ${JSON.stringify(m.text)}`);
         return;
-      case "client_tool_result":
+      case "client_tool_result": {
         this.toolResultLog.push(m);
+        const id = typeof m.tool_call_id === "string" ? m.tool_call_id : "";
+        const waiting = this.pendingTools.get(id);
+        this.pendingTools.delete(id);
+        waiting?.({ toolCallId: id, result: m.result, isError: m.is_error === true });
         return;
+      }
       case "user_activity":
         this.userActivityCount++;
         return;

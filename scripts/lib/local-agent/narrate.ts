@@ -20,6 +20,12 @@ export function narrate(e: ConversationEvent): Narration | undefined {
     if (type === "user_message") return { atMs, who: "agent", text: `received user_message "${m.text}"` };
     if (type === "contextual_update")
       return { atMs, who: "agent", text: `received contextual_update "${m.text}"` };
+    if (type === "client_tool_result")
+      return {
+        atMs,
+        who: "agent",
+        text: `tool result${(m.is_error as unknown) === true ? " (error)" : ""}: ${JSON.stringify(m.result)}`,
+      };
     return undefined;
   }
   switch (type) {
@@ -48,6 +54,12 @@ export function narrate(e: ConversationEvent): Narration | undefined {
         atMs,
         who: "agent",
         text: `was heard up to: "${field("agent_response_correction_event", "corrected_agent_response")}"`,
+      };
+    case "client_tool_call":
+      return {
+        atMs,
+        who: "agent",
+        text: `calls client tool ${field("client_tool_call", "tool_name")} ${JSON.stringify(field("client_tool_call", "parameters") ?? {})}`,
       };
     case "agent_tool_response":
       return { atMs, who: "agent", text: `calls tool ${field("agent_tool_response", "tool_name")}` };

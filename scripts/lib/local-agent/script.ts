@@ -36,9 +36,10 @@ export class ConversationScript {
     return this.conv.agent.options;
   }
 
-  /** Once metadata has been sent: the greeting, unless switched off. */
-  greet(): void {
-    this.queueReply(() => this.conv.agent.prompts().greeting);
+  /** Once metadata has been sent: the greeting unless switched off, and tools due at 0 replies. */
+  start(greeting: boolean): void {
+    if (greeting) this.queueReply(() => this.conv.agent.prompts().greeting);
+    this.replyChain = this.replyChain.then(() => this.callToolsDue());
   }
 
   dispose(): void {
@@ -141,11 +142,26 @@ export class ConversationScript {
       }
       if (countsAsReply && !rec.interrupted && conv.isOpen) {
         this.repliesCompleted++;
+        await this.callToolsDue();
         const limit = this.options.endCallAfterReplies;
         if (limit !== undefined && this.repliesCompleted >= limit) await this.endCall();
       }
     });
     this.replyChain.catch((err: unknown) => conv.log(`reply failed: ${(err as Error).message}`));
+  }
+
+  /** Calls the scripted client tools due after the replies heard so far, one after another. */
+  private async callToolsDue(): Promise<void> {
+    const conv = this.conv;
+    for (const t of this.options.toolCalls ?? []) {
+      if (t.afterReplies !== this.repliesCompleted || !conv.isOpen || this.ending) continue;
+      try {
+        // The call and its result are narrated from the messages themselves.
+        await conv.callTool(t.name, t.parameters ?? {});
+      } catch (err) {
+        conv.log((err as Error).message);
+      }
+    }
   }
 
   /** Goodbye, `agent_tool_response` end_call, wait until the goodbye has played, close 1000. */

@@ -85,6 +85,11 @@ export interface LocalAgentOptions {
   readonly greeting?: boolean;
   /** Script/echo: after this many replies played to the end, say goodbye, send end_call, close 1000. */
   readonly endCallAfterReplies?: number;
+  /**
+   * Script/echo: client tools to call (`client_tool_call`), each once its number of replies has
+   * been heard in full; e.g. `{ afterReplies: 1, name: "transfer_to_human", parameters: { team: "sales" } }`.
+   */
+  readonly toolCalls?: readonly ScriptedToolCall[];
   /** Prompts for script mode; default: the shipped fixtures/agent-prompt-*-16k.wav. */
   readonly prompts?: ScriptPrompts;
   readonly vad?: VadOptions;
@@ -97,6 +102,22 @@ export interface LocalAgentOptions {
   readonly userInputTimeoutMs?: number;
   /** Log sink for human-readable lines (each starts with "[local test agent]"). Default: silent. */
   readonly log?: (line: string) => void;
+}
+
+/** A client tool the scripted agent calls at a point of the conversation. */
+export interface ScriptedToolCall {
+  /** Called once this many replies have been heard in full (0: right after the greeting). */
+  readonly afterReplies: number;
+  readonly name: string;
+  readonly parameters?: Readonly<Record<string, unknown>>;
+}
+
+/** The client's answer to a `client_tool_call`. */
+export interface ToolResult {
+  readonly toolCallId: string;
+  /** `result` as sent (ElevenLabs documents a string; anything JSON is kept as is). */
+  readonly result: unknown;
+  readonly isError: boolean;
 }
 
 /** A client message as recorded (audio is summarised, not kept here: see userAudio()). */
