@@ -111,7 +111,7 @@ function toolCall(spec: string, afterReplies: number): ScriptedToolCall {
 /** Prints what the agent says and hears, one line each. */
 function narrateTo(conv: AgentConversation, write: (line: string) => void, quiet: boolean): void {
   conv.onEvent((e) => {
-    const n = narrate(e);
+    const n = narrate(e, (id) => conv.responseNumber(id));
     // "agent says" and the close are already in the log lines.
     if (n === undefined || (!quiet && (n.text.startsWith("says:") || e.kind === "closed"))) return;
     const at = n.atMs >= 0 ? n.atMs : conv.now();

@@ -183,6 +183,12 @@ export class AgentConversation {
     return this.firstAudioSent;
   }
 
+  /** The place (1 = first) of the response with `eventId` among those spoken; undefined if none. */
+  responseNumber(eventId: number): number | undefined {
+    const i = this.responseLog.findIndex((r) => r.eventId === eventId);
+    return i < 0 ? undefined : i + 1;
+  }
+
   /** Records what the caller heard of an interrupted response (agent_response_correction). */
   noteCorrection(eventId: number, corrected: string): void {
     const rec = this.responseLog.find((r) => r.eventId === eventId);

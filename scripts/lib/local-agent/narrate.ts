@@ -9,13 +9,24 @@ export interface Narration {
   readonly text: string;
 }
 
-/** What the demo, `npm run agent` and the events feed print; undefined for events not worth a line. */
-export function narrate(e: ConversationEvent): Narration | undefined {
+/**
+ * What the demo, `npm run agent` and the events feed print; undefined for events not worth a line.
+ * `responseNumber` maps an event id to the response's place in the conversation (1 = the first
+ * thing the agent said): event ids also count transcripts, so they are not response numbers.
+ */
+export function narrate(
+  e: ConversationEvent,
+  responseNumber: (eventId: number) => number | undefined = () => undefined,
+): Narration | undefined {
   if (e.kind === "closed")
     return { atMs: -1, who: "agent", text: `conversation closed ${e.code} by the ${e.by}` };
   const { atMs, type } = e.message;
   const m = e.message.message as Record<string, Record<string, unknown> | string | undefined>;
   const field = (key: string, sub: string) => (m[key] as Record<string, unknown> | undefined)?.[sub];
+  const which = (eventId: unknown): string => {
+    const n = typeof eventId === "number" ? responseNumber(eventId) : undefined;
+    return n === undefined ? `event ${String(eventId)}` : `response ${n}`;
+  };
   if (e.kind === "received") {
     if (type === "user_message") return { atMs, who: "agent", text: `received user_message "${m.text}"` };
     if (type === "contextual_update")
@@ -47,7 +58,7 @@ export function narrate(e: ConversationEvent): Narration | undefined {
       return {
         atMs,
         who: "agent",
-        text: `interrupted by the caller (response ${field("interruption_event", "event_id")})`,
+        text: `interrupted by the caller (${which(field("interruption_event", "event_id"))})`,
       };
     case "agent_response_correction":
       return {

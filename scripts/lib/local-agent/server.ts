@@ -158,7 +158,7 @@ export class LocalAgent {
 
   private publish(conv: AgentConversation, e: ConversationEvent): void {
     if (this.feeds.size === 0) return;
-    const n = narrate(e);
+    const n = narrate(e, (id) => conv.responseNumber(id));
     if (n === undefined) return;
     // Wall-clock time, so another process can place it on its own clock.
     const at = performance.timeOrigin + (n.atMs >= 0 ? conv.openedAt + n.atMs : performance.now());
