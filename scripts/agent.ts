@@ -13,6 +13,7 @@ import {
   type AgentMode,
   EVENTS_PATH,
   narrate,
+  type ScriptedToolCall,
   startLocalAgent,
 } from "./lib/local-agent.js";
 
@@ -43,6 +44,10 @@ LOCAL TEST AGENT (not ElevenLabs): speaks the ElevenLabs Agents protocol on your
                            manual: metadata and pings only
   --no-greeting            do not speak first
   --end-call-after N       after N replies: goodbye, end_call, close 1000
+  --transfer TEAM          call the client tool transfer_to_human {"team":TEAM} (see --tool-after)
+  --tool NAME[=JSON]       call any client tool by name, with JSON parameters; repeatable
+  --tool-after N           script/echo: call the tools once N replies were heard in full (default 1;
+                           0 = right after the greeting)
   --speedup X              send audio X times faster than real time (default 4)
   --ping-ms MS             ping period (default 2000; 0 = none)
   --input-timeout-ms MS    close 1002 after MS without caller audio (the real service: 60000); default off
@@ -86,10 +91,27 @@ function failure(kind: string | undefined, ms: number): AgentFailure | undefined
   }
 }
 
+/** `NAME` or `NAME={"key":"value"}` -> a scripted tool call. */
+function toolCall(spec: string, afterReplies: number): ScriptedToolCall {
+  const eq = spec.indexOf("=");
+  const name = (eq < 0 ? spec : spec.slice(0, eq)).trim();
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) fail(`--tool: "${name}" is not a tool name`);
+  if (eq < 0) return { afterReplies, name };
+  let parameters: unknown;
+  try {
+    parameters = JSON.parse(spec.slice(eq + 1));
+  } catch {
+    fail(`--tool ${name}: parameters must be JSON, e.g. ${name}='{"team":"sales"}'`);
+  }
+  if (parameters === null || typeof parameters !== "object" || Array.isArray(parameters))
+    fail(`--tool ${name}: parameters must be a JSON object`);
+  return { afterReplies, name, parameters: parameters as Record<string, unknown> };
+}
+
 /** Prints what the agent says and hears, one line each. */
 function narrateTo(conv: AgentConversation, write: (line: string) => void, quiet: boolean): void {
   conv.onEvent((e) => {
-    const n = narrate(e);
+    const n = narrate(e, (id) => conv.responseNumber(id));
     // "agent says" and the close are already in the log lines.
     if (n === undefined || (!quiet && (n.text.startsWith("says:") || e.kind === "closed"))) return;
     const at = n.atMs >= 0 ? n.atMs : conv.now();
@@ -110,6 +132,9 @@ async function main(): Promise<void> {
       mode: { type: "string", default: "script" },
       "no-greeting": { type: "boolean" },
       "end-call-after": { type: "string" },
+      transfer: { type: "string" },
+      tool: { type: "string", multiple: true },
+      "tool-after": { type: "string", default: "1" },
       speedup: { type: "string", default: "4" },
       "ping-ms": { type: "string", default: "2000" },
       "require-var": { type: "string", multiple: true },
@@ -134,6 +159,15 @@ async function main(): Promise<void> {
   const endAfter = values["end-call-after"] === undefined ? undefined : Number(values["end-call-after"]);
   if (endAfter !== undefined && (!Number.isInteger(endAfter) || endAfter < 0))
     fail("--end-call-after must be >= 0");
+  const toolAfter = Number(values["tool-after"]);
+  if (!Number.isInteger(toolAfter) || toolAfter < 0) fail("--tool-after must be an integer >= 0");
+  const tools: ScriptedToolCall[] = [
+    ...(values.transfer !== undefined
+      ? [{ afterReplies: toolAfter, name: "transfer_to_human", parameters: { team: values.transfer } }]
+      : []),
+    ...(values.tool ?? []).map((spec) => toolCall(spec, toolAfter)),
+  ];
+  if (tools.length > 0 && mode === "manual") fail("--transfer and --tool need --mode script or echo");
   const speedup = values.speedup === "inf" ? Number.POSITIVE_INFINITY : Number(values.speedup);
   if (!(speedup >= 1)) fail("--speedup must be a number >= 1 (or inf)");
   const failureMs = Number(values["failure-ms"]);
@@ -152,6 +186,7 @@ async function main(): Promise<void> {
     ...(inp !== undefined && { inputFormat: inp }),
     ...(values["no-greeting"] && { greeting: false }),
     ...(endAfter !== undefined && { endCallAfterReplies: endAfter }),
+    ...(tools.length > 0 && { toolCalls: tools }),
     ...(values["require-var"] !== undefined && { requiredDynamicVariables: values["require-var"] }),
     ...(values["input-timeout-ms"] !== undefined && {
       userInputTimeoutMs: Number(values["input-timeout-ms"]),

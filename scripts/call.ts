@@ -32,7 +32,10 @@ Places a simulated Exotel Voicebot call, exactly as Exotel would.
   --to NUMBER              called number (default +918047491899)
   --param KEY=VALUE        custom parameter (URL query and start.custom_parameters); repeatable
   --dtmf SECONDS:DIGITS    e.g. 5.0:4567# (one digit every 250 ms); repeatable
-  --hangup-after SECONDS   caller hangs up then (default: when the bridge closes, at most --max-duration)
+  --hangup-after SECONDS   caller hangs up then (default: when the bridge closes, or when idle)
+  --idle-hangup SECONDS    without --hangup-after: once the caller's audio and DTMF are done, hang up
+                           after the agent has been silent this long (default 10; "off" waits
+                           for the bridge to close)
   --max-duration SECONDS   safety limit (default 120)
   --basic-auth KEY:TOKEN   HTTP Basic credential (or put it in the URL)
   --frame-ms MS            caller frame length (default 100)
@@ -70,6 +73,7 @@ function parse() {
       dtmf: { type: "string", multiple: true },
       "hangup-after": { type: "string" },
       "max-duration": { type: "string", default: "120" },
+      "idle-hangup": { type: "string", default: "10" },
       "basic-auth": { type: "string" },
       "frame-ms": { type: "string", default: "100" },
       camel: { type: "boolean" },
@@ -174,6 +178,9 @@ async function main(): Promise<void> {
       hangupAfterMs: seconds(values["hangup-after"], "--hangup-after"),
     }),
     maxDurationMs: seconds(values["max-duration"], "--max-duration"),
+    ...(values["idle-hangup"] !== "off" && {
+      idleHangupMs: seconds(values["idle-hangup"] as string, "--idle-hangup"),
+    }),
     ...(values.camel && { spelling: "camel" as const }),
     ...(values.numbers && { numbers: "number" as const }),
     ...(values.insecure && { insecure: true }),
@@ -196,7 +203,11 @@ async function main(): Promise<void> {
   const base = values.name ?? `call-${new Date().toISOString().replace(/[:.]/g, "-")}`;
   const files = saveCall(result, values.out as string, base);
   process.stdout.write(`\n${formatSummary(result.report)}\n\n`);
-  process.stdout.write(`Recording (caller left, agent right): ${files.wav}\nReport: ${files.json}\n`);
+  process.stdout.write(
+    files.wav === undefined
+      ? `No recording (the call never connected)\nReport: ${files.json}\n`
+      : `Recording (caller left, agent right): ${files.wav}\nReport: ${files.json}\n`,
+  );
   process.exitCode = interrupted ? 130 : result.report.ok ? 0 : 1;
 }
 

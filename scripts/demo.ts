@@ -154,7 +154,10 @@ function bridgeLine(rec: Record<string, unknown>): string | undefined {
     case "agent_connected":
       return `agent connected in ${rec.setup_ms} ms; caller->agent ${rec.caller_to_agent}; agent->caller ${rec.agent_to_caller}`;
     case "interruption":
-      return `barge-in: cleared ${rec.cut_queued_ms} ms queued at Exotel, dropped ${rec.dropped_buffered_ms} ms buffered`;
+      // What was queued at Exotel is reported once, by Exotel's side (its clear line): the bridge's
+      // own figure for it is an estimate that counts the frame still playing, and two different
+      // numbers for one barge-in only confuse. The bridge reports what only it knows.
+      return `barge-in: sent clear, dropped ${rec.dropped_buffered_ms} ms of the response not yet sent to Exotel`;
     case "dtmf_to_agent":
       return `DTMF "${rec.digits}" sent to the agent as ${rec.kind}`;
     case "agent_tool":
@@ -175,7 +178,7 @@ function bridgeLine(rec: Record<string, unknown>): string | undefined {
 /** Prints the local test agent's side of the conversation on the call's clock. */
 function narrateAgent(conv: AgentConversation, view: CallView, callT0: () => number): void {
   conv.onEvent((e) => {
-    const n = narrate(e);
+    const n = narrate(e, (id) => conv.responseNumber(id));
     if (n === undefined || n.atMs < 0) return;
     view.line(conv.openedAt + n.atMs - callT0(), n.who, n.text);
   });
@@ -271,8 +274,11 @@ async function main(): Promise<number> {
         conversationId: conv.id,
         dynamicVariables: (conv.initiation as { dynamic_variables?: unknown } | undefined)?.dynamic_variables,
         userMessages: conv.userMessages,
-        responses: conv.responses,
-        interruptions: conv.interruptions,
+        // Responses numbered from 1 in the order spoken; a barge-in is one count, with the
+        // numbers of the responses it cut (event ids also count transcripts, so they are not shown).
+        responses: conv.responses.map((r, i) => ({ number: i + 1, ...r })),
+        interruptions: conv.interruptions.length,
+        interruptedResponses: conv.interruptions.map((id) => conv?.responseNumber(id) ?? null),
         pongs: conv.pongs.length,
       },
       bridgeSummary: summary,
@@ -282,7 +288,9 @@ async function main(): Promise<number> {
   say(formatSummary(result.report));
   say("");
   const problems = checkDemo(result, conv, bridge.summaries);
-  say(`Recording (stereo: caller left, agent right, as heard): ${files.wav}`);
+  say(
+    `Recording (stereo: caller left, agent right, as heard): ${files.wav ?? "none (the call never connected)"}`,
+  );
   say(`Report (JSON): ${files.json}`);
   await stopAll();
   if (problems.length > 0) {

@@ -264,7 +264,7 @@ async function main(): Promise<void> {
       while (Date.now() < endAt) {
         await oneCall(url, n++, tally);
         // The conversations are kept by the local agent for tests: forget them (not the bridge's memory).
-        if (agent && agent.conversations.length > 200) agent.conversations.length = 0;
+        if (agent && agent.conversations.length > 200) agent.forgetConversations();
       }
     });
 

@@ -2,10 +2,27 @@
  * Small audio helpers shared by the local stand-ins (local test agent, simulated Exotel caller):
  * an energy-based voice activity detector, one-shot rate conversion, tones and silence.
  *
- * Only the bridge's pure audio helpers are reused here (the speex `Resampler` and mu-law codec);
- * nothing from its protocol modules, so a protocol bug shared by bridge and stand-in cannot hide.
+ * Nothing here comes from the bridge (app/src): the stand-ins resample with `wave-resampler` and
+ * encode mu-law with `alawmulaw`, so a bug in the bridge's own audio path cannot hide behind a
+ * stand-in that shares it.
  */
-import { Resampler } from "../../app/src/audio/resampler.js";
+import alawmulaw from "alawmulaw";
+import waveResampler from "wave-resampler";
+
+/** PCM16 LE -> G.711 mu-law, one byte per sample (an odd trailing byte is ignored). */
+export function mulawEncode(pcm: Buffer): Buffer {
+  const samples = new Int16Array(pcm.length >> 1);
+  for (let i = 0; i < samples.length; i++) samples[i] = pcm.readInt16LE(i * 2);
+  return Buffer.from(alawmulaw.mulaw.encode(samples));
+}
+
+/** G.711 mu-law -> PCM16 LE. */
+export function mulawDecode(ulaw: Buffer): Buffer {
+  const samples = alawmulaw.mulaw.decode(ulaw);
+  const out = Buffer.alloc(samples.length * 2);
+  for (let i = 0; i < samples.length; i++) out.writeInt16LE(samples[i] as number, i * 2);
+  return out;
+}
 
 /** PCM16 mono bytes per millisecond at `rate`. */
 export function bytesPerMs(rate: number): number {
@@ -50,24 +67,23 @@ export function rmsDb(pcm: Buffer, start = 0, end = pcm.length): number {
 }
 
 /**
- * Converts PCM16 mono from one rate to another in one go (whole prompts, whole WAV files).
- * The resampler's filter delay is flushed with trailing silence and trimmed, so the output is
- * time-aligned with the input and has the expected length.
+ * Converts PCM16 mono from one rate to another in one go (whole prompts, whole WAV files), with
+ * cubic interpolation behind a low-pass filter (about -64 dB of aliasing for a 6 kHz tone taken
+ * from 16 to 8 kHz): plenty for test audio, and a different implementation from the bridge's.
  */
 export function convertRate(pcm: Buffer, inRate: number, outRate: number): Buffer {
   if (inRate === outRate) return pcm;
-  const r = new Resampler(inRate, outRate, 5);
-  try {
-    const delayIn = r.latencySamples;
-    const body = r.process(pcm);
-    const tail = r.process(Buffer.alloc((delayIn + 64) * 2));
-    const all = Buffer.concat([body, tail]);
-    const delayOut = Math.round((delayIn * outRate) / inRate);
-    const want = Math.round(((pcm.length >> 1) * outRate) / inRate);
-    return Buffer.from(all.subarray(delayOut * 2, (delayOut + want) * 2));
-  } finally {
-    r.destroy();
+  const n = pcm.length >> 1;
+  const samples = new Int16Array(n);
+  for (let i = 0; i < n; i++) samples[i] = pcm.readInt16LE(i * 2);
+  const converted = waveResampler.resample(samples, inRate, outRate, { method: "cubic", LPF: true });
+  const want = Math.round((n * outRate) / inRate);
+  const out = Buffer.alloc(want * 2);
+  for (let i = 0; i < want && i < converted.length; i++) {
+    const v = Math.round(converted[i] as number);
+    out.writeInt16LE(Math.max(-32768, Math.min(32767, v)), i * 2);
   }
+  return out;
 }
 
 export interface VadOptions {

@@ -40,7 +40,8 @@ describe("barge-in", () => {
       conv.interrupt(first);
       await sock.waitFor((f) => f.some((x) => x.event === "clear"), 1000, "clear");
       const reaction = performance.now() - t;
-      assert.ok(reaction < 100, `clear took ${reaction.toFixed(0)} ms`);
+      // Immediate on an idle machine (a few ms); the bound only has to catch a clear that waits for pacing.
+      assert.ok(reaction < 500, `clear took ${reaction.toFixed(0)} ms`);
       const clearIdx = sock.received.findIndex((x) => x.event === "clear");
       // Late audio of the interrupted response must never reach the caller.
       conv.sendAudio(tone(300, 8000, 1000), first);

@@ -86,9 +86,7 @@ async function run(rigs: Record<string, Rig>, from: number, count: number): Prom
 /** The stand-ins keep every conversation for test assertions; drop that so only the bridge is measured. */
 function forgetStandIns(rigs: Record<string, Rig>): void {
   for (const r of Object.values(rigs)) {
-    r.agent.conversations.length = 0;
-    r.agent.signedUrlRequests.length = 0;
-    r.agent.refusedUpgrades.length = 0;
+    r.agent.forgetConversations();
   }
 }
 

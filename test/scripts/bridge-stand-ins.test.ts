@@ -98,7 +98,10 @@ describe("simulated Exotel -> bridge -> local test agent", () => {
     assert.equal(report.turns.length, 1);
     const turn = report.turns[0];
     assert.ok(turn?.agentStartMs != null && turn.latencyMs != null, "the echo was heard");
-    assert.ok(turn.latencyMs < 800, `echo after ${turn.latencyMs} ms (300 ms hangover + framing)`);
+    assert.ok(
+      turn.latencyMs < 1500,
+      `echo after ${turn.latencyMs} ms (300 ms hangover + framing; seconds would be a bug)`,
+    );
     const from = turn.agentStartMs * 32;
     assert.ok(
       toneAmplitude(audio.agent, 16000, 440, from + 200 * 32, from + 600 * 32) > 0.2,

@@ -46,6 +46,21 @@ it("npm run demo passes headless with no credentials", { timeout: 90_000 }, asyn
   const report = JSON.parse(readFileSync(jsonPath, "utf8"));
   assert.equal(report.ok, true, JSON.stringify(report.failures));
   assert.ok(report.interruptions.length >= 1, "a barge-in cleared the agent");
+  // One barge-in, one number everywhere: Exotel's side, the agent's and the bridge's summary.
+  assert.equal(report.demo.agent.interruptions, report.interruptions.length);
+  assert.equal(report.demo.bridgeSummary.interruptions, report.interruptions.length);
+  // Responses are numbered from 1 in the order spoken; the barge-in cut the answer (response 2).
+  assert.deepEqual(
+    report.demo.agent.responses.map((r: { number: number }) => r.number),
+    report.demo.agent.responses.map((_: unknown, i: number) => i + 1),
+  );
+  assert.deepEqual(report.demo.agent.interruptedResponses, [2]);
+  assert.match(stdout, /interrupted by the caller \(response 2\)/);
+  assert.equal(
+    stdout.match(/ms queued at Exotel/g),
+    null,
+    "the queued audio at Exotel is reported once, by Exotel's side",
+  );
   assert.equal(report.dtmfSent, "4567#");
   assert.deepEqual(report.demo.agent.userMessages, ["4567"], "the digits reached the agent");
   assert.equal(report.frames.violations, 0);

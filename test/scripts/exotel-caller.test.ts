@@ -5,7 +5,7 @@
  * checks, refusals, and the time alignment of the stereo recording.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -217,24 +217,39 @@ describe("how the simulated Exotel plays what it receives", () => {
         echoes.map((e) => e.name),
         ["m1", "m2", "m3"],
       );
-      // m1's audio was cut by the clear: it is echoed when the frame playing at the clear (200-400 ms) ends.
-      assert.ok(Math.abs((echoes[0]?.at ?? 0) - 400) < 50, `m1 echoed at ${echoes[0]?.at}`);
-      assert.ok(Math.abs((echoes[1]?.at ?? 0) - 400) < 50, `m2 echoed at ${echoes[1]?.at}`);
+      // Where the clear cut depends on when it arrived (300 ms on an idle machine, later on a busy
+      // one): the frame playing then finishes, the frames after it are dropped, and m1 and m2 are
+      // echoed when that frame ends. Expectations follow the arrival, so load cannot fail the test.
+      const first = report.firstAgentAudioMs ?? Number.NaN;
+      assert.ok(first >= 0 && first < 500, `first agent audio at ${first} ms`);
+      const clearAt = report.timeline.find((e) => e.event === "clear")?.atMs ?? Number.NaN;
+      const cut = first + Math.ceil((clearAt - first) / 200) * 200;
+      assert.ok(cut >= first + 400, `the clear came during frame 2 or later (cut at ${cut} ms)`);
+      const dropped = Math.max(0, first + 1000 - cut);
+      for (const e of echoes.slice(0, 2))
+        assert.ok(
+          e.at >= cut - 10 && e.at < cut + 300,
+          `${e.name} echoed at ${e.at}, its audio ended at ${cut}`,
+        );
+      // m3 waits for the 400 ms sent after 1.2 s: never before 1.6 s.
       assert.ok(
-        Math.abs((echoes[2]?.at ?? 0) - 1600) < 50,
+        (echoes[2]?.at ?? 0) >= 1590 && (echoes[2]?.at ?? 0) < 1600 + 400,
         `m3 echoed at ${echoes[2]?.at} (after 400 ms of audio)`,
       );
+      // 1 s queued at once: the lead is that second (less only the time between the five arrivals).
       assert.ok(
-        report.maxQueuedAheadMs >= 980 && report.maxQueuedAheadMs <= 1000,
+        report.maxQueuedAheadMs >= 900 && report.maxQueuedAheadMs <= 1000,
         `${report.maxQueuedAheadMs}`,
       );
       assert.equal(report.clears, 1);
       assert.equal(report.interruptions.length, 1);
-      assert.equal(report.interruptions[0]?.droppedMs, 600, "frames 3-5 had not started");
+      assert.ok(
+        Math.abs((report.interruptions[0]?.droppedMs ?? -1) - dropped) <= 1,
+        "the frames not started were dropped",
+      );
       assert.equal(report.audio.agentReceivedS, 1.4);
-      assert.equal(report.audio.agentClearedS, 0.6);
-      assert.ok(Math.abs(report.audio.agentPlayedS - 0.8) < 0.01);
-      assert.ok(Math.abs((report.firstAgentAudioMs ?? -1) - 0) < 30);
+      assert.ok(Math.abs(report.audio.agentClearedS - dropped / 1000) < 0.002);
+      assert.ok(Math.abs(report.audio.agentPlayedS - (1.4 - dropped / 1000)) < 0.01);
       assert.deepEqual(report.marks, { received: 3, echoed: 3 });
       assert.equal(report.frames.violations, 0);
       assert.equal(report.end.by, "bridge");
@@ -306,6 +321,13 @@ describe("how the simulated Exotel plays what it receives", () => {
     const dead = await placeCall({ url: `ws://127.0.0.1:${b.port}/media` });
     assert.equal(dead.report.end.by, "error");
     assert.match(dead.report.failures[0] ?? "", /could not connect/);
+    // Saved: the report says what happened; no empty WAV pretends to be a recording.
+    const dir = mkdtempSync(join(tmpdir(), "sim-refused-"));
+    dirs.push(dir);
+    const files = saveCall(dead, dir, "dead");
+    assert.equal(files.wav, undefined);
+    assert.deepEqual(readdirSync(dir), ["dead.json"]);
+    assert.equal(JSON.parse(readFileSync(files.json, "utf8")).recording, null);
   });
 
   it("ends when the bridge closes, and counts an abnormal close as a failure", async () => {
@@ -346,6 +368,7 @@ describe("the recording is time-aligned", () => {
       const dir = mkdtempSync(join(tmpdir(), "sim-align-"));
       dirs.push(dir);
       const { wav } = saveCall(result, dir, "aligned");
+      assert.ok(wav, "a connected call has a recording");
       const file = readWav(wav);
       assert.equal(file.channels, 2);
       assert.equal(file.sampleRate, 8000);
@@ -360,9 +383,12 @@ describe("the recording is time-aligned", () => {
       const l = onset(left);
       const r = onset(right);
       assert.ok(Math.abs(l - 1000) <= 5, `caller tone at ${l} ms, expected 1000`);
-      assert.ok(Math.abs(r - 1400) <= 5, `agent echo at ${r} ms, expected 1400`);
+      // The 400 ms of silence starts playing when it arrives (a few ms after start on a busy
+      // machine), and every echo is queued behind it: the echo lands 400 ms plus that arrival late.
+      const expected = 1400 + Math.max(0, result.report.firstAgentAudioMs ?? 0);
+      assert.ok(Math.abs(r - expected) <= 5, `agent echo at ${r} ms, expected ${expected}`);
       assert.ok(
-        toneAmplitude(right, 8000, 440, 0, 1390 * 16) < 0.01,
+        toneAmplitude(right, 8000, 440, 0, (expected - 10) * 16) < 0.01,
         "nothing on the agent side before the echo",
       );
       // The whole tone comes back, contiguous: 600 ms of it.

@@ -483,13 +483,18 @@ describe("echo mode", () => {
       Buffer.concat([silence(200, 16000), tone(440, 800, 16000, 0.4), silence(500, 16000)]),
       16000,
     );
-    await c.waitFor(() => c.of("audio").length > 0, 2000, "echo audio");
+    const echoAudio = (): Buffer =>
+      Buffer.concat(
+        c
+          .of("audio")
+          .map((a) =>
+            Buffer.from(String((a.audio_event as Record<string, unknown>).audio_base_64), "base64"),
+          ),
+      );
+    // Waits for the whole echo (at least 0.9 s of 8 kHz audio), however slowly it arrives.
+    await c.waitFor(() => echoAudio().length >= 900 * 16, 10_000, "echo audio");
     await sleep(100);
-    const echo = Buffer.concat(
-      c
-        .of("audio")
-        .map((a) => Buffer.from(String((a.audio_event as Record<string, unknown>).audio_base_64), "base64")),
-    );
+    const echo = echoAudio();
     const ms = echo.length / 16;
     assert.ok(ms >= 900 && ms <= 1100, `echo is the 0.8 s turn plus 100 ms either side (${ms} ms)`);
     assert.ok(toneAmplitude(echo, 8000, 440, 1600, 12800) > 0.3, "the 440 Hz tone comes back at 8 kHz");
