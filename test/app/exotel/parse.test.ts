@@ -8,7 +8,7 @@ import {
   mediaFrame,
   OutboundSequencer,
 } from "../../../app/src/exotel/frames.js";
-import type { ExotelEvent } from "../../../app/src/exotel/messages.js";
+import type { ExotelEvent, ExotelMediaFormat } from "../../../app/src/exotel/messages.js";
 import {
   identifierProblem,
   lenientInt,
@@ -16,6 +16,7 @@ import {
   parseStreamEncoding,
   sanitizeParameters,
 } from "../../../app/src/exotel/parse.js";
+import { resolveStreamFormat } from "../../../app/src/exotel/stream-format.js";
 
 function ok(raw: unknown): ExotelEvent {
   const r = parseExotelMessage(typeof raw === "string" ? raw : JSON.stringify(raw));
@@ -434,5 +435,45 @@ describe("OutboundSequencer", () => {
       last = t;
     }
     assert.equal(out.audioMs, Math.floor((17 * 1000 * 1000) / 16000));
+  });
+});
+
+describe("resolveStreamFormat", () => {
+  const pcm = (sampleRate?: number, encodingAssumed = false): ExotelMediaFormat => ({
+    ...(sampleRate !== undefined && { sampleRate }),
+    streamEncoding: "pcm16",
+    encodingAssumed,
+  });
+
+  it("lets the URL's sample-rate win for PCM16, noting a disagreement", () => {
+    assert.deepEqual(resolveStreamFormat(pcm(8000), 16000), {
+      format: exotelFormat(16000),
+      notes: [{ kind: "sample_rate_mismatch", url: 16000, reported: 8000 }],
+    });
+    assert.deepEqual(resolveStreamFormat(pcm(24000), undefined), { format: exotelFormat(24000), notes: [] });
+    assert.deepEqual(resolveStreamFormat(pcm(11025), undefined), {
+      format: exotelFormat(8000),
+      notes: [{ kind: "sample_rate_invalid", reported: 11025 }],
+    });
+    assert.deepEqual(resolveStreamFormat(pcm(undefined, true), undefined), {
+      format: exotelFormat(8000),
+      notes: [{ kind: "encoding_assumed" }],
+    });
+  });
+
+  it("keeps a mu-law stream at 8 kHz whatever the URL asked for", () => {
+    const ulaw: ExotelMediaFormat = { streamEncoding: "ulaw", encodingAssumed: false, sampleRate: 8000 };
+    assert.deepEqual(resolveStreamFormat(ulaw, undefined), { format: EXOTEL_ULAW_FORMAT, notes: [] });
+    assert.deepEqual(resolveStreamFormat(ulaw, 16000), {
+      format: EXOTEL_ULAW_FORMAT,
+      notes: [{ kind: "url_rate_ignored", url: 16000 }],
+    });
+  });
+
+  it("resolves a parsed mu-law start end to end", () => {
+    const e = ok(start({ media_format: { encoding: "audio/x-mulaw;rate=8000" } }));
+    assert.ok(e.event === "start");
+    if (e.event !== "start") return;
+    assert.equal(resolveStreamFormat(e.start.mediaFormat, undefined).format, EXOTEL_ULAW_FORMAT);
   });
 });
