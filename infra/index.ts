@@ -118,7 +118,8 @@ const env: Record<string, string> = {
   ...cfg.bridgeEnv,
   ELEVENLABS_REGION: cfg.elevenlabsRegion,
   LOG_LEVEL: cfg.logLevel,
-  // Equal to Cloud Run's per-instance concurrency: the bridge refuses call N+1 with a 503 itself.
+  // Below Cloud Run's per-instance request limit (requestConcurrency): the bridge refuses call N+1
+  // with a 503 itself, and health checks and callbacks still get through.
   MAX_CONCURRENT_CALLS: String(cfg.concurrency),
   DRAIN_TIMEOUT_MS: String(cfg.drainTimeoutMs),
 };
@@ -140,7 +141,8 @@ const service = new BridgeService(
     name: cfg.serviceName,
     image: image.imageRef,
     serviceAccountEmail: identity.email,
-    concurrency: cfg.concurrency,
+    requestConcurrency: cfg.requestConcurrency,
+    invokerIamDisabled: cfg.invokerIamDisabled,
     minInstances: cfg.minInstances,
     maxInstances: cfg.maxInstances,
     cpu: cfg.cpu,

@@ -9,11 +9,3 @@ export function serviceLogFilter(serviceName: string, routing: LogRouting): stri
   const service = `resource.type="cloud_run_revision" AND resource.labels.service_name="${serviceName}"`;
   return routing === "all" ? service : `${service} AND jsonPayload.event="call_summary"`;
 }
-
-/**
- * IAM condition that narrows `roles/logging.bucketWriter` (granted on the project, since log
- * buckets have no IAM policy of their own) to the one bucket the sink writes to.
- */
-export function bucketWriterCondition(location: string, bucketId: string): string {
-  return `resource.name.endsWith("locations/${location}/buckets/${bucketId}")`;
-}

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, loadConfig } from "../config";
-import { bucketWriterCondition, serviceLogFilter } from "../lib/log-filter";
+import { serviceLogFilter } from "../lib/log-filter";
 import { exotelStreamUrl } from "../lib/stream-url";
 
 const REQUIRED = {
@@ -172,12 +172,5 @@ describe("log filters", () => {
     assert.equal(serviceLogFilter("svc", "summaries"), `${service} AND jsonPayload.event="call_summary"`);
     assert.equal(serviceLogFilter("svc", "all"), service);
     assert.throws(() => serviceLogFilter('svc" OR "', "all"));
-  });
-
-  it("narrows the sink writer's grant to one bucket", () => {
-    assert.equal(
-      bucketWriterCondition("asia-south1", "b-calls"),
-      'resource.name.endsWith("locations/asia-south1/buckets/b-calls")',
-    );
   });
 });
