@@ -115,6 +115,7 @@ case "$key" in
   exotelBasicAuth) env_name="EXOTEL_BASIC_AUTH" ;;
 esac
 slug="$(printf '%s' "$env_name" | tr 'A-Z_' 'a-z-')"
+# shellcheck disable=SC2016 # JavaScript, not shell: the template literal is for node
 targets="$(pulumi stack export --stack "$stack" | SLUG="$slug" node -e '
   let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
     const urns = (JSON.parse(s).deployment?.resources ?? []).map((r) => r.urn);

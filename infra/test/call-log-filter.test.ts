@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { describe, it } from "node:test";
-import { CallStats, buildSummary } from "../../app/src/call/summary";
+import { buildSummary, CallStats } from "../../app/src/call/summary";
 import { callLogger, createLogger } from "../../app/src/log";
 import { serviceLogFilter } from "../lib/log-filter";
 
@@ -28,7 +28,10 @@ function toLogEntry(line: string): LogEntry {
   const payload = JSON.parse(line) as Record<string, unknown>;
   const { severity, "logging.googleapis.com/labels": labels, ...rest } = payload;
   return {
-    resource: { type: "cloud_run_revision", labels: { service_name: SERVICE, revision_name: `${SERVICE}-00001` } },
+    resource: {
+      type: "cloud_run_revision",
+      labels: { service_name: SERVICE, revision_name: `${SERVICE}-00001` },
+    },
     severity: String(severity ?? "DEFAULT"),
     labels: (labels as Record<string, string>) ?? {},
     jsonPayload: rest,
@@ -46,7 +49,8 @@ function matches(filter: string, entry: LogEntry): boolean {
     if (!m) throw new Error(`filter term not understood by the test: ${term}`);
     let value: unknown = entry;
     for (const key of (m[1] as string).split(".")) {
-      value = typeof value === "object" && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+      value =
+        typeof value === "object" && value !== null ? (value as Record<string, unknown>)[key] : undefined;
     }
     return value === m[2];
   });
@@ -56,7 +60,11 @@ function appLines(write: (log: ReturnType<typeof createLogger>) => void): string
   const lines: string[] = [];
   const sink = new Writable({
     write(chunk, _enc, done) {
-      lines.push(...String(chunk).split("\n").filter((l) => l !== ""));
+      lines.push(
+        ...String(chunk)
+          .split("\n")
+          .filter((l) => l !== ""),
+      );
       done();
     },
   });

@@ -175,7 +175,10 @@ describe("production stacks and public access", () => {
     const cidrs = { "exotel-bridge:exotelAllowedCidrs": "203.0.113.0/24" };
     for (const closed of [auth, cidrs, { ...auth, ...cidrs }]) {
       const config: Record<string, string> = { ...REQUIRED, ...closed, "exotel-bridge:production": "true" };
-      pulumi.runtime.setAllConfig(config, ["exotel-bridge:elevenlabsApiKey", "exotel-bridge:exotelBasicAuth"]);
+      pulumi.runtime.setAllConfig(config, [
+        "exotel-bridge:elevenlabsApiKey",
+        "exotel-bridge:exotelBasicAuth",
+      ]);
       assert.equal(loadConfig().production, true);
     }
   });

@@ -403,7 +403,10 @@ describe("resource ordering (what the engine is told to wait for)", () => {
   it("binds the runtime identity's project roles after the account exists", () => {
     const account = single(run, "gcp:serviceaccount/account:Account");
     for (const grant of ofType(run, "gcp:projects/iAMMember:IAMMember")) {
-      assert.ok(dependencyClosure(run, grant).has(account.urn as string), `${grant.name} waits for the account`);
+      assert.ok(
+        dependencyClosure(run, grant).has(account.urn as string),
+        `${grant.name} waits for the account`,
+      );
     }
   });
 });

@@ -103,7 +103,13 @@ function sandbox(opts: { stackFile?: string; stack?: string; tools?: string[] } 
 function run(sb: Sandbox, script: string, args: string[], env: Record<string, string> = {}, input = "") {
   const result = spawnSync(path.join(sb.repo, "scripts", script), args, {
     cwd: os.tmpdir(),
-    env: { PATH: sb.path, HOME: sb.repo, FAKE_LOG: sb.log, FAKE_EXPORT: path.join(sb.repo, "export.json"), ...env },
+    env: {
+      PATH: sb.path,
+      HOME: sb.repo,
+      FAKE_LOG: sb.log,
+      FAKE_EXPORT: path.join(sb.repo, "export.json"),
+      ...env,
+    },
     input,
     encoding: "utf8",
     timeout: 30_000,
@@ -182,7 +188,10 @@ describe("scripts/deploy.sh", () => {
   });
 
   it("reports every missing prerequisite in one run, then stops before changing anything", () => {
-    const sb = sandbox({ tools: ["gcloud", "npm", "curl"], stackFile: "config:\n  gcp:project: your-gcp-project-id\n" });
+    const sb = sandbox({
+      tools: ["gcloud", "npm", "curl"],
+      stackFile: "config:\n  gcp:project: your-gcp-project-id\n",
+    });
     const r = run(sb, "deploy.sh", ["-s", "prod", "-y"], { FAKE_FAIL: "gcloud auth" });
     assert.equal(r.status, 1);
     assert.match(r.stderr, /4 prerequisite\(s\) missing/);
@@ -230,9 +239,18 @@ describe("scripts/rotate-secret.sh", () => {
   });
 
   it("with --config-only stores the value and leaves deploying to CI", () => {
-    const r = run(sandbox(), "rotate-secret.sh", ["-s", "prod", "--config-only", "exotelBasicAuth"], {}, "k:t");
+    const r = run(
+      sandbox(),
+      "rotate-secret.sh",
+      ["-s", "prod", "--config-only", "exotelBasicAuth"],
+      {},
+      "k:t",
+    );
     assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual(r.calls, ["pulumi config set --stack prod --secret exotelBasicAuth", "pulumi stdin k:t"]);
+    assert.deepEqual(r.calls, [
+      "pulumi config set --stack prod --secret exotelBasicAuth",
+      "pulumi stdin k:t",
+    ]);
     assert.match(r.stdout, /Nothing deployed\. Commit and push Pulumi\.prod\.yaml/);
   });
 

@@ -212,7 +212,9 @@ function recordDependencies(resources: Recorded[], pending: Map<string, string[]
     ]);
     original(req, (err, res) => {
       if (!err && res) {
-        const found = [...resources].reverse().find((r) => r.type === req.getType() && r.name === req.getName());
+        const found = [...resources]
+          .reverse()
+          .find((r) => r.type === req.getType() && r.name === req.getName());
         if (found) found.urn = res.getUrn();
       }
       cb(err, res);
@@ -222,7 +224,8 @@ function recordDependencies(resources: Recorded[], pending: Map<string, string[]
 
 // Google's IAM rejects a member that is not `<type>:<value>` or one of the two public principals
 // (400 "Policy members must be of the form <type>:<value>"); the mock refuses it the same way.
-const MEMBER = /^(allUsers|allAuthenticatedUsers|(user|serviceAccount|group|domain|principal|principalSet):\S+)$/;
+const MEMBER =
+  /^(allUsers|allAuthenticatedUsers|(user|serviceAccount|group|domain|principal|principalSet):\S+)$/;
 
 function assertIamMembersWellFormed(type: string, inputs: Record<string, unknown>): void {
   if (!/iam(member|binding)/i.test(type)) return;
