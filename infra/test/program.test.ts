@@ -5,6 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { before, describe, it } from "node:test";
 import {
+  assertDeployerCanCreate,
   dependencyClosure,
   FAKE_ACCESS_TOKEN,
   MOCK_SECRET_VERSION,
@@ -356,6 +357,12 @@ describe("call log sink", () => {
     assert.equal(plain(sink.state.writerIdentity), "", "the mock answers as Google documents");
     const grants = ofType(run, "gcp:projects/iAMMember:IAMMember").map((r) => plain(r.inputs.role));
     assert.ok(!grants.includes("roles/logging.bucketWriter"), "no grant made from an empty identity");
+  });
+});
+
+describe("deployer permissions", () => {
+  it("grants the deployer a role for every kind of resource this stack creates", () => {
+    assertDeployerCanCreate(run, { stateStore: "memory", recordings: false, monitoring: false });
   });
 });
 

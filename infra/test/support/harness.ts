@@ -3,6 +3,7 @@
 // imported; each test file runs in its own process, so one program run per file.
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
+import { type DeployerFeatures, deployerRoles, roleForType } from "../../lib/deployer-roles";
 
 export const PROJECT_ID = "bridge-test-project";
 export const PROJECT_NUMBER = "123456789012";
@@ -287,4 +288,20 @@ export function dependencyClosure(run: ProgramRun, r: Recorded): Set<string> {
     stack.push(...(byUrn.get(urn)?.dependencies ?? []));
   }
   return seen;
+}
+
+/**
+ * Fails unless every Google resource the run registered can be created by the roles the
+ * bootstrap grants for these features (infra/lib/deployer-roles.ts): the 403 a deployer would
+ * get on first contact, found here instead.
+ */
+export function assertDeployerCanCreate(run: ProgramRun, features: DeployerFeatures): void {
+  const granted = new Set(deployerRoles(features).map((n) => n.role));
+  const types = new Set(run.resources.filter((r) => !r.type.startsWith("exotel-bridge:")).map((r) => r.type));
+  for (const type of types) {
+    const role = roleForType(type);
+    if (role === undefined)
+      throw new Error(`${type}: no deployer role mapped in infra/lib/deployer-roles.ts`);
+    if (!granted.has(role)) throw new Error(`${type} needs ${role}, which the bootstrap does not grant`);
+  }
 }
