@@ -116,7 +116,9 @@ export class BridgeService extends pulumi.ComponentResource {
                 failureThreshold: 30,
               },
               // Liveness: /healthz stays 200 while draining, so a draining instance is not killed
-              // early; a minute of failures means the event loop is stuck.
+              // early; a minute of failures means the event loop is stuck. Probes reach the
+              // container directly, so the "z" paths work here; from outside (users, scripts, CI)
+              // Cloud Run's front end keeps paths ending in "z" for itself: use /health there.
               livenessProbe: {
                 httpGet: { path: "/healthz", port: CONTAINER_PORT },
                 periodSeconds: 10,
