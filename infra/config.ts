@@ -19,7 +19,7 @@ export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "
 /** What the log sink routes to the call-log bucket. */
 export const LOG_ROUTINGS = ["summaries", "all"] as const;
 
-/** Where per-call state lives (issue 7): one instance's memory, or Memorystore for Redis. */
+/** Where per-call state lives: one instance's memory, or Memorystore for Redis. */
 export const STATE_STORES = ["memory", "redis"] as const;
 export type StateStoreKind = (typeof STATE_STORES)[number];
 
@@ -37,7 +37,7 @@ export const CLOUD_RUN_SIGTERM_GRACE_MS = 10_000;
 /** One call is one WebSocket request, and Cloud Run's maximum request timeout is 60 minutes. */
 export const REQUEST_TIMEOUT_SECONDS = 3600;
 
-/** Call-control credentials (issue 7): Pulumi secret config key -> the bridge variable it feeds. */
+/** Call-control credentials: Pulumi secret config key -> the bridge variable it feeds. */
 export const CALL_CONTROL_SECRETS = {
   callsApiToken: "CALLS_API_TOKEN",
   exotelApiKey: "EXOTEL_API_KEY",
@@ -335,7 +335,7 @@ export function loadConfig(): BridgeConfig {
     problems.push(`exotel-bridge:vpcSubnetCidr "${subnetCidr}" must be an IPv4 range from /16 to /26`);
   }
 
-  // Call control (issue 7): plain variables pass through `bridgeEnv`; credentials have secret keys.
+  // Call control: plain variables pass through `bridgeEnv`; credentials have secret keys.
   const bridgeEnv: Record<string, string> = {};
   let rawEnv: unknown;
   try {

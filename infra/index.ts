@@ -39,7 +39,7 @@ if (cfg.secrets.exotelBasicAuth !== undefined) {
   secretInputs.push({ envName: "EXOTEL_BASIC_AUTH", value: cfg.secrets.exotelBasicAuth });
 }
 
-// Shared call state (issue 7): Memorystore on a private VPC; REDIS_URL carries the AUTH string,
+// Shared call state: Memorystore on a private VPC; REDIS_URL carries the AUTH string,
 // so it is a secret like the other credentials.
 const state =
   cfg.state.store === "redis"
@@ -65,7 +65,7 @@ if (state !== undefined) secretInputs.push({ envName: "REDIS_URL", value: state.
 if (state?.caCerts !== undefined) secretInputs.push({ envName: "REDIS_CA_CERT", value: state.caCerts });
 for (const [envName, value] of Object.entries(cfg.secrets.callControl)) secretInputs.push({ envName, value });
 
-// Call recordings (issue 7): a private bucket the runtime identity may only create objects in.
+// Call recordings: a private bucket the runtime identity may only create objects in.
 const recordings =
   cfg.recordings !== undefined
     ? new RecordingsBucket(

@@ -1,4 +1,4 @@
-// The real program under Pulumi mocks with issue 7's infrastructure on: a recordings bucket with
+// The real program under Pulumi mocks with call control's infrastructure on: a recordings bucket with
 // retention and a create-only grant, and Memorystore for Redis reached through Direct VPC egress,
 // with REDIS_URL (a secret) and RECORDINGS_BUCKET on the service.
 import assert from "node:assert/strict";

@@ -1,5 +1,5 @@
 // The real program under Pulumi mocks, with every optional key set (sample rate, Exotel Basic
-// auth, allowed agents, non-default sizing). Asserts each property issue 4 asks for.
+// auth, allowed agents, non-default sizing). Asserts each property the deployment promises.
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";

@@ -11,7 +11,7 @@ export const PROJECT_NUMBER = "123456789012";
 export const FAKE_ACCESS_TOKEN = "ya29.fake-deployer-token-0d1e2f";
 /** Version number the mocked Secret Manager gives every new secret version. */
 export const MOCK_SECRET_VERSION = "7";
-/** What the mocked Memorystore instance reports (issue 7's shared state). */
+/** What the mocked Memorystore instance reports. */
 export const MOCK_REDIS_HOST = "10.9.0.3";
 export const MOCK_REDIS_AUTH = "mock-redis-auth-string-8c1d";
 /** The CAs a TLS instance lists (two during a rotation); not real certificates. */
@@ -118,9 +118,9 @@ function computed(type: string, name: string, inputs: Record<string, unknown>): 
           }
         : { host: MOCK_REDIS_HOST, port: 6379, authString: MOCK_REDIS_AUTH };
     case "gcp:logging/projectSink:ProjectSink":
-      // Google gives a sink no writer identity when it routes to a log bucket of its own project
-      // (LogSink.writerIdentity: "empty if the destination is a Cloud Logging bucket in the same
-      // project"); every other destination gets a service agent that must be granted access.
+      // Google's LogSink.writer_identity: sinks whose destination is a log bucket in the sink's own
+      // project have no writer identity and need no permissions; every other destination gets a
+      // service agent that must be granted access.
       return {
         writerIdentity: String(i.destination).startsWith(`logging.googleapis.com/projects/${i.project}/`)
           ? ""
