@@ -118,7 +118,9 @@ slug="$(printf '%s' "$env_name" | tr 'A-Z_' 'a-z-')"
 # shellcheck disable=SC2016 # JavaScript, not shell: the template literal is for node
 targets="$(pulumi stack export --stack "$stack" | SLUG="$slug" node -e '
   let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
-    const urns = (JSON.parse(s).deployment?.resources ?? []).map((r) => r.urn);
+    let state = {};
+    try { state = JSON.parse(s); } catch { process.exit(3); }
+    const urns = (state.deployment?.resources ?? []).map((r) => r.urn);
     const version = urns.find((u) => u.endsWith(`$gcp:secretmanager/secretVersion:SecretVersion::secrets-${process.env.SLUG}-version`));
     const service = urns.find((u) => u.includes("$gcp:cloudrunv2/service:Service::"));
     if (!version || !service) process.exit(3);
