@@ -263,6 +263,28 @@ describe("scripts/rotate-secret.sh", () => {
     assert.ok(!r.calls.some((c) => c.startsWith("pulumi up")));
   });
 
+  it("refuses a working tree with uncommitted code, so a rotation cannot ship it", () => {
+    const sb = sandbox();
+    const git = spawnSync("bash", ["-c", "command -v git"], { encoding: "utf8" }).stdout.trim();
+    assert.ok(git, "git available");
+    fs.symlinkSync(git, path.join(sb.path, "git"));
+    const inRepo = (...args: string[]) =>
+      spawnSync("git", ["-c", "user.email=t@example.com", "-c", "user.name=t", ...args], { cwd: sb.repo });
+    inRepo("init", "-q");
+    inRepo("add", "-A");
+    inRepo("commit", "-qm", "base");
+    fs.writeFileSync(path.join(sb.repo, "scripts", "extra.ts"), "// not reviewed\n");
+    const r = run(sb, "rotate-secret.sh", ["-s", "prod", "-y", "elevenlabsApiKey"], {}, "sk_x");
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /uncommitted changes[\s\S]*scripts\/extra\.ts/);
+    assert.ok(!r.calls.some((c) => c.startsWith("pulumi config set")), "nothing stored");
+    // The stack file alone may differ (it is what a rotation changes).
+    fs.rmSync(path.join(sb.repo, "scripts", "extra.ts"));
+    fs.appendFileSync(path.join(sb.repo, "Pulumi.prod.yaml"), "# edited\n");
+    const ok = run(sb, "rotate-secret.sh", ["-s", "prod", "-y", "elevenlabsApiKey"], {}, "sk_x");
+    assert.equal(ok.status, 0, ok.stderr);
+  });
+
   it("prints its help and nothing else for --help, and exits 0", () => {
     for (const script of ["rotate-secret.sh", "deploy.sh"]) {
       const r = run(sandbox(), script, ["--help"]);
