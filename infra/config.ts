@@ -20,7 +20,7 @@ export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "
 /** What the log sink routes to the call-log bucket. */
 export const LOG_ROUTINGS = ["summaries", "all"] as const;
 
-/** Where per-call state lives (issue 7): one instance's memory, or Memorystore for Redis. */
+/** Where per-call state lives: one instance's memory, or Memorystore for Redis. */
 export const STATE_STORES = ["memory", "redis"] as const;
 export type StateStoreKind = (typeof STATE_STORES)[number];
 
@@ -38,7 +38,7 @@ export const CLOUD_RUN_SIGTERM_GRACE_MS = 10_000;
 /** One call is one WebSocket request, and Cloud Run's maximum request timeout is 60 minutes. */
 export const REQUEST_TIMEOUT_SECONDS = 3600;
 
-/** Call-control credentials (issue 7): Pulumi secret config key -> the bridge variable it feeds. */
+/** Call-control credentials: Pulumi secret config key -> the bridge variable it feeds. */
 export const CALL_CONTROL_SECRETS = {
   callsApiToken: "CALLS_API_TOKEN",
   exotelApiKey: "EXOTEL_API_KEY",
@@ -92,7 +92,14 @@ export interface BridgeConfig {
   readonly exotelAllowedCidrs?: string;
   readonly sampleRate?: number;
   readonly logLevel: string;
+  /** Calls per instance (MAX_CONCURRENT_CALLS). */
   readonly concurrency: number;
+  /** Cloud Run's per-instance request limit: the calls plus headroom for health checks and callbacks. */
+  readonly requestConcurrency: number;
+  /** A production stack refuses to run open (no Basic auth and no allow-list). */
+  readonly production: boolean;
+  /** Public through Cloud Run's "invoker IAM check disabled" instead of an allUsers binding. */
+  readonly invokerIamDisabled: boolean;
   readonly minInstances: number;
   readonly maxInstances: number;
   readonly cpu: string;
@@ -229,9 +236,20 @@ export function loadConfig(): BridgeConfig {
 
   // 80 calls per instance: at the bridge's measured ~1.5-4.5 ms CPU per call-second that is under
   // half of one vCPU, which leaves headroom for real-time pacing. The same number becomes
-  // MAX_CONCURRENT_CALLS, so call 81 gets a 503 from the bridge instead of a queue in Cloud Run.
+  // MAX_CONCURRENT_CALLS.
   const concurrency = readInt(cfg, "concurrency", 80, problems);
   inRange("concurrency", concurrency, 1, 1000, problems);
+  // Cloud Run counts every request against the per-instance limit, not just calls: health checks,
+  // /metrics and Exotel's HTTP callbacks too. Were the limit equal to the call limit, a full instance
+  // would never receive call N+1 (so the bridge's own 503 could never fire) and those small requests
+  // would queue behind calls. A quarter more (at least 10) keeps them flowing and lets the bridge
+  // answer the extra call with its 503 at once.
+  const headroom = readInt(cfg, "requestHeadroom", Math.max(10, Math.ceil(concurrency / 4)), problems);
+  inRange("requestHeadroom", headroom, 1, 999, problems);
+  const requestConcurrency = concurrency + headroom;
+  if (requestConcurrency > 1000) {
+    problems.push("exotel-bridge:concurrency + requestHeadroom must not exceed 1000 (Cloud Run's maximum)");
+  }
   // One warm instance: a cold start would add seconds of silence to the first call.
   const minInstances = readInt(cfg, "minInstances", 1, problems);
   inRange("minInstances", minInstances, 0, 100, problems);
@@ -254,6 +272,20 @@ export function loadConfig(): BridgeConfig {
   inRange("drainTimeoutMs", drainTimeoutMs, 0, CLOUD_RUN_SIGTERM_GRACE_MS - 1000, problems);
   // Off by default so that `pulumi destroy` works on a dev stack; Pulumi.prod.yaml turns it on.
   const deletionProtection = cfg.getBoolean("deletionProtection") ?? false;
+
+  // The service is public (Exotel cannot send Google identity tokens), so a production stack must
+  // close /media itself: Exotel's Basic auth, or the allow-list of Exotel's addresses, or both.
+  // A stack named prod... is production unless it says otherwise.
+  const production = cfg.getBoolean("production") ?? /^prod/i.test(stack);
+  if (production && basicAuth === undefined && (exotelAllowedCidrs ?? "").trim() === "") {
+    problems.push(
+      "a production stack must not run open: set exotel-bridge:exotelBasicAuth " +
+        "(pulumi config set --secret exotelBasicAuth key:token) or exotel-bridge:exotelAllowedCidrs, or both",
+    );
+  }
+  // For organisations whose policy (domain restricted sharing) forbids allUsers bindings: Google's
+  // recommended way to make a service public is to disable the invoker IAM check instead.
+  const invokerIamDisabled = cfg.getBoolean("invokerIamDisabled") ?? false;
 
   const imageTag = cfg.get("imageTag") ?? "latest"; // the service pins the digest, the tag is cosmetic
   if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(imageTag)) {
@@ -349,7 +381,7 @@ export function loadConfig(): BridgeConfig {
     problems.push(`exotel-bridge:vpcSubnetCidr "${subnetCidr}" must be an IPv4 range from /16 to /26`);
   }
 
-  // Call control (issue 7): plain variables pass through `bridgeEnv`; credentials have secret keys.
+  // Call control: plain variables pass through `bridgeEnv`; credentials have secret keys.
   const bridgeEnv: Record<string, string> = {};
   let rawEnv: unknown;
   try {
@@ -416,6 +448,9 @@ export function loadConfig(): BridgeConfig {
     ...(sampleRate !== undefined ? { sampleRate } : {}),
     logLevel,
     concurrency,
+    requestConcurrency,
+    production,
+    invokerIamDisabled,
     minInstances,
     maxInstances,
     cpu,

@@ -42,7 +42,7 @@ if (cfg.secrets.exotelBasicAuth !== undefined) {
   secretInputs.push({ envName: "EXOTEL_BASIC_AUTH", value: cfg.secrets.exotelBasicAuth });
 }
 
-// Shared call state (issue 7): Memorystore on a private VPC; REDIS_URL carries the AUTH string,
+// Shared call state: Memorystore on a private VPC; REDIS_URL carries the AUTH string,
 // so it is a secret like the other credentials.
 const state =
   cfg.state.store === "redis"
@@ -71,7 +71,7 @@ if (cfg.secrets.elevenlabsWebhookSecret !== undefined) {
   secretInputs.push({ envName: "ELEVENLABS_WEBHOOK_SECRET", value: cfg.secrets.elevenlabsWebhookSecret });
 }
 
-// Call recordings (issue 7): a private bucket the runtime identity may only create objects in.
+// Call recordings: a private bucket the runtime identity may only create objects in.
 const recordings =
   cfg.recordings !== undefined
     ? new RecordingsBucket(
@@ -124,7 +124,8 @@ const env: Record<string, string> = {
   ...cfg.bridgeEnv,
   ELEVENLABS_REGION: cfg.elevenlabsRegion,
   LOG_LEVEL: cfg.logLevel,
-  // Equal to Cloud Run's per-instance concurrency: the bridge refuses call N+1 with a 503 itself.
+  // Below Cloud Run's per-instance request limit (requestConcurrency): the bridge refuses call N+1
+  // with a 503 itself, and health checks and callbacks still get through.
   MAX_CONCURRENT_CALLS: String(cfg.concurrency),
   DRAIN_TIMEOUT_MS: String(cfg.drainTimeoutMs),
 };
@@ -146,7 +147,8 @@ const service = new BridgeService(
     name: cfg.serviceName,
     image: image.imageRef,
     serviceAccountEmail: identity.email,
-    concurrency: cfg.concurrency,
+    requestConcurrency: cfg.requestConcurrency,
+    invokerIamDisabled: cfg.invokerIamDisabled,
     minInstances: cfg.minInstances,
     maxInstances: cfg.maxInstances,
     cpu: cfg.cpu,

@@ -3,10 +3,11 @@
 #
 #   scripts/deploy.sh [--stack dev] [--yes] [--skip-tests]
 #
-# Checks every prerequisite first (Node.js 20+, npm, the Pulumi CLI and a backend login, a running
-# Docker engine, gcloud Application Default Credentials, a filled-in Pulumi.<stack>.yaml with the
-# API key stored as a secret), installs dependencies when missing, runs the tests, runs
-# `pulumi up`, checks /healthz and prints the wss:// URL to paste into Exotel's Voicebot applet.
+# Checks every prerequisite first and reports all that are missing at once (Node.js 20+ and npm to
+# install, the Pulumi CLI and a backend login, a running Docker engine, gcloud Application Default
+# Credentials, a filled-in Pulumi.<stack>.yaml with the API key stored as a secret), installs
+# dependencies when missing, runs the tests, runs `pulumi up` on the Node.js 24 that `npm ci`
+# installs, checks GET /health and prints the wss:// URL to paste into Exotel's Voicebot applet.
 # Environment: PULUMI_STACK (default stack), PULUMI_CONFIG_PASSPHRASE (else pulumi prompts).
 set -euo pipefail
 
@@ -14,8 +15,9 @@ stack="${PULUMI_STACK:-dev}"
 yes=""
 skip_tests=""
 
+# The comment block under the shebang, and nothing after it.
 usage() {
-  sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+  awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"
 }
 
 die() {
@@ -23,8 +25,12 @@ die() {
   exit 1
 }
 
+missing=()
 need() {
-  command -v "$1" >/dev/null 2>&1 || die "$1 not found. $2"
+  command -v "$1" >/dev/null 2>&1 || {
+    missing+=("$1 not found. $2")
+    return 1
+  }
 }
 
 while [[ $# -gt 0 ]]; do
@@ -56,30 +62,44 @@ done
 cd "$(dirname "$0")/.."
 
 echo "==> Checking prerequisites"
-need node "Install Node.js 20 or newer: https://nodejs.org"
-node_major="$(node -p 'process.versions.node.split(".")[0]')"
-[[ "$node_major" -ge 20 ]] || die "Node.js $(node --version) is too old: 20 or newer is needed"
-need npm "It ships with Node.js."
-need pulumi "Install the Pulumi CLI: curl -fsSL https://get.pulumi.com | sh -s -- --version 3.248.0"
-need docker "Install Docker (Desktop or Engine): the image is built locally and pushed."
-docker info >/dev/null 2>&1 || die "the Docker engine is not running (start Docker Desktop or dockerd)"
-need gcloud "Install the Google Cloud CLI: https://cloud.google.com/sdk/docs/install"
-gcloud auth application-default print-access-token >/dev/null 2>&1 ||
-  die "no Application Default Credentials: run 'gcloud auth application-default login'"
-pulumi whoami >/dev/null 2>&1 ||
-  die "not logged in to a Pulumi state backend: 'pulumi login gs://<bucket>' (or 'pulumi login --local')"
-
+# Every check runs, so one attempt lists everything to fix.
+if need node "Install Node.js 20 or newer (24 recommended): https://nodejs.org"; then
+  node_major="$(node -p 'process.versions.node.split(".")[0]')"
+  [[ "$node_major" -ge 20 ]] || missing+=("Node.js $(node --version) is too old to install with: 20 or newer is needed")
+fi
+need npm "It ships with Node.js." || true
+if need pulumi "Install the Pulumi CLI: curl -fsSL https://get.pulumi.com | sh"; then
+  pulumi whoami >/dev/null 2>&1 ||
+    missing+=("not logged in to a Pulumi state backend: 'pulumi login gs://<bucket>' (or 'pulumi login --local')")
+fi
+if need docker "Install Docker (Desktop or Engine): the image is built locally and pushed."; then
+  docker info >/dev/null 2>&1 || missing+=("the Docker engine is not running (start Docker Desktop or dockerd)")
+fi
+if need gcloud "Install the Google Cloud CLI: https://cloud.google.com/sdk/docs/install"; then
+  gcloud auth application-default print-access-token >/dev/null 2>&1 ||
+    missing+=("no Application Default Credentials: run 'gcloud auth application-default login'")
+fi
 stack_file="Pulumi.${stack}.yaml"
-[[ -f "$stack_file" ]] || die "$stack_file not found: copy Pulumi.dev.yaml to it and fill it in"
-if placeholders="$(grep -nE ':[[:space:]]*"?your-' "$stack_file")"; then
-  die "$stack_file still has placeholders; replace them first:
-$placeholders"
+if [[ ! -f "$stack_file" ]]; then
+  missing+=("$stack_file not found: copy Pulumi.dev.yaml to it and fill it in")
+elif placeholders="$(grep -nE ':[[:space:]]*"?your-' "$stack_file")"; then
+  missing+=("$stack_file still has placeholders; replace them first:
+$placeholders")
+fi
+if [[ ${#missing[@]} -gt 0 ]]; then
+  printf 'deploy: %d prerequisite(s) missing:\n' "${#missing[@]}" >&2
+  printf '  - %s\n' "${missing[@]}" >&2
+  exit 1
 fi
 
 if [[ ! -d node_modules/@pulumi/pulumi || ! -d app/node_modules ]]; then
   echo "==> Installing dependencies (npm ci, root and app/)"
   npm ci --no-audit --no-fund
 fi
+# npm ci installed Node.js 24 (the `node` devDependency) into node_modules/.bin: put it first so
+# the Pulumi CLI runs the program on it (the Pulumi SDK needs 22 or newer), whatever the system has.
+PATH="$PWD/node_modules/.bin:$PATH"
+export PATH
 
 pulumi stack select --create "$stack" >/dev/null
 
@@ -110,10 +130,12 @@ pulumi up --stack "$stack" ${yes:+--yes}
 service_url="$(pulumi stack output serviceUrl --stack "$stack")"
 stream_url="$(pulumi stack output exotelStreamUrl --stack "$stack")"
 
+# /health, never /healthz: Cloud Run's front end reserves paths ending in "z" and answers them itself,
+# so from outside /healthz never reaches the bridge (the probes inside Cloud Run are not affected).
 if command -v curl >/dev/null 2>&1; then
-  echo "==> Checking $service_url/healthz"
-  curl -fsS --retry 10 --retry-delay 3 --retry-all-errors "$service_url/healthz" >/dev/null ||
-    die "the service did not answer /healthz; see: gcloud run services logs read --region <region> <service>"
+  echo "==> Checking $service_url/health"
+  curl -fsS --retry 10 --retry-delay 3 --retry-all-errors "$service_url/health" >/dev/null ||
+    die "the service did not answer /health; see: gcloud run services logs read --region <region> <service>"
 fi
 
 cat <<EOF

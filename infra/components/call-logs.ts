@@ -1,11 +1,13 @@
 // Where call records go: a log sink that routes the service's logs (by default just the per-call
 // `call_summary` records) into a dedicated Cloud Logging bucket with its own retention, queryable
-// in Logs Explorer and, with Log Analytics, in SQL. The sink writes as its own service account
-// (unique writer identity), which gets bucketWriter on that one bucket and nothing else.
+// in Logs Explorer and, with Log Analytics, in SQL. The bucket is in the sink's own project, and
+// for that destination Google gives the sink no writer identity (LogSink.writerIdentity is empty)
+// and needs no grant: an IAM member made from that empty identity is what Google refuses with
+// 400 "Policy members must be of the form <type>:<value>". So there is no grant here.
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import type { LogRouting } from "../config";
-import { bucketWriterCondition, callRecordsFilter, serviceLogFilter } from "../lib/log-filter";
+import { callRecordsFilter, serviceLogFilter } from "../lib/log-filter";
 
 export interface CallLogsArgs {
   project: string;
@@ -30,6 +32,7 @@ export class CallLogs extends pulumi.ComponentResource {
   /** The sink's destination, `logging.googleapis.com/projects/.../buckets/...`. */
   readonly destination: pulumi.Output<string>;
   readonly filter: string;
+  /** Empty for this destination (same-project bucket); exported for inspection only. */
   readonly writerIdentity: pulumi.Output<string>;
   /** A ready `gcloud logging read` command for the call summaries. */
   readonly readCommand: string;
@@ -62,27 +65,12 @@ export class CallLogs extends pulumi.ComponentResource {
         description: "Routes exotel-bridge call records to their bucket (managed by Pulumi)",
         destination: this.destination,
         filter: this.filter,
-        // A service account of this sink alone, so the grant below covers nothing else.
+        // Google's documented default; for a same-project bucket it yields no identity either way.
         uniqueWriterIdentity: true,
       },
       { parent: this },
     );
     this.writerIdentity = sink.writerIdentity;
-
-    new gcp.projects.IAMMember(
-      `${name}-sink-writer`,
-      {
-        project: args.project,
-        role: "roles/logging.bucketWriter",
-        member: sink.writerIdentity,
-        condition: {
-          title: `write-${args.bucketId}`.slice(0, 100),
-          description: "Only the exotel-bridge call-log bucket",
-          expression: bucketWriterCondition(args.location, args.bucketId),
-        },
-      },
-      { parent: this },
-    );
 
     if (args.linkedDatasetId !== undefined && args.analytics) {
       // Read-only BigQuery view of the bucket: SQL joins with other data, scheduled queries, Looker Studio.

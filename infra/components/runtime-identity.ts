@@ -1,6 +1,6 @@
 // The identity the bridge runs as: a dedicated service account with only the project-level roles
 // every instance needs (write logs, write metrics). Access to individual resources (each secret;
-// later the recordings bucket or state store of issue 7) is granted by the component that owns
+// the recordings bucket or the state store) is granted by the component that owns
 // the resource, on that resource alone, to `member`.
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";

@@ -2,6 +2,11 @@
 // secret and becomes a secret version; the Cloud Run service references the exact version number,
 // so `pulumi config set --secret ...` + `pulumi up` writes a new version and rolls a new revision
 // that reads it. The runtime identity can read exactly these secrets and no others.
+//
+// A replaced version is not destroyed at once: each secret has a destroy TTL (Secret Manager's
+// delayed destruction), so the old version goes to DISABLED for the grace period and is destroyed
+// only after it. Until then `gcloud secrets versions enable` brings it back, which is what a
+// rollback to the previous revision (pinned to that version) needs.
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 
@@ -23,6 +28,9 @@ export interface BridgeSecretsArgs {
   deletionProtection: boolean;
   labels: Record<string, string>;
 }
+
+/** How long a replaced secret version stays restorable (disabled) before Google destroys it. */
+export const SECRET_VERSION_GRACE_DAYS = 7;
 
 /** What a Cloud Run env entry needs to point at one secret version. */
 export interface SecretVersionRef {
@@ -49,15 +57,25 @@ export class BridgeSecrets extends pulumi.ComponentResource {
           // Payloads stay in the deploy region (India by default), next to the service.
           replication: { userManaged: { replicas: [{ location: args.location }] } },
           deletionProtection: args.deletionProtection,
+          versionDestroyTtl: `${SECRET_VERSION_GRACE_DAYS * 86400}s`,
           labels: args.labels,
         },
         { parent: this },
       );
       const version = new gcp.secretmanager.SecretVersion(
         `${name}-${slug}-version`,
-        // pulumi.secret: encrypted in state and masked in every preview, whatever the caller passed.
-        { secret: secret.id, secretData: pulumi.secret(input.value) },
-        { parent: this },
+        {
+          secret: secret.id,
+          // pulumi.secret: encrypted in state and masked in every preview, whatever the caller passed.
+          secretData: pulumi.secret(input.value),
+          // "DELETE" asks Secret Manager to destroy the version, which with the secret's destroy TTL
+          // means: disabled now, destroyed after the grace period (not "ABANDON", which would leave
+          // every old credential enabled forever).
+          deletionPolicy: "DELETE",
+        },
+        // A new value is a new version: create it (and roll the revision to it) before the old
+        // one is disabled, so the running revision never points at a disabled version.
+        { parent: this, deleteBeforeReplace: false },
       );
       new gcp.secretmanager.SecretIamMember(
         `${name}-${slug}-accessor`,

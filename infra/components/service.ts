@@ -2,8 +2,8 @@
 // Every setting here follows from "one phone call = one long-lived WebSocket request":
 // session affinity, a 60-minute request timeout, CPU that stays allocated between frames,
 // HTTP/1 to the container (end-to-end HTTP/2 breaks WebSocket upgrades), and a per-instance
-// concurrency that the bridge enforces itself (MAX_CONCURRENT_CALLS) so that an overloaded
-// instance answers 503 at once instead of Cloud Run queueing the call.
+// request limit above the bridge's own call limit (MAX_CONCURRENT_CALLS), so that a full instance
+// still takes health checks and callbacks and answers one call too many with its own 503.
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { REQUEST_TIMEOUT_SECONDS } from "../config";
@@ -20,7 +20,10 @@ export interface BridgeServiceArgs {
   /** Image pinned by digest. */
   image: pulumi.Input<string>;
   serviceAccountEmail: pulumi.Input<string>;
-  concurrency: number;
+  /** Cloud Run's per-instance request limit (calls plus headroom). */
+  requestConcurrency: number;
+  /** Public by disabling the invoker IAM check rather than binding allUsers. */
+  invokerIamDisabled: boolean;
   minInstances: number;
   maxInstances: number;
   cpu: string;
@@ -64,6 +67,7 @@ export class BridgeService extends pulumi.ComponentResource {
         description: "Exotel Voicebot <-> ElevenLabs Agents WebSocket bridge (managed by Pulumi)",
         // Exotel connects from the public internet and cannot present Google credentials.
         ingress: "INGRESS_TRAFFIC_ALL",
+        invokerIamDisabled: args.invokerIamDisabled,
         deletionProtection: args.deletionProtection,
         labels: args.labels,
         template: {
@@ -73,7 +77,7 @@ export class BridgeService extends pulumi.ComponentResource {
           // already holds its call instead of a random one.
           sessionAffinity: true,
           timeout: `${REQUEST_TIMEOUT_SECONDS}s`,
-          maxInstanceRequestConcurrency: args.concurrency,
+          maxInstanceRequestConcurrency: args.requestConcurrency,
           scaling: { minInstanceCount: args.minInstances, maxInstanceCount: args.maxInstances },
           // Second generation: full Linux network stack and steadier CPU for real-time audio.
           executionEnvironment: "EXECUTION_ENVIRONMENT_GEN2",
@@ -112,7 +116,9 @@ export class BridgeService extends pulumi.ComponentResource {
                 failureThreshold: 30,
               },
               // Liveness: /healthz stays 200 while draining, so a draining instance is not killed
-              // early; a minute of failures means the event loop is stuck.
+              // early; a minute of failures means the event loop is stuck. Probes reach the
+              // container directly, so the "z" paths work here; from outside (users, scripts, CI)
+              // Cloud Run's front end keeps paths ending in "z" for itself: use /health there.
               livenessProbe: {
                 httpGet: { path: "/healthz", port: CONTAINER_PORT },
                 periodSeconds: 10,
@@ -127,18 +133,20 @@ export class BridgeService extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    // Public invoke: the bridge's own Basic auth (EXOTEL_BASIC_AUTH) protects /media.
-    new gcp.cloudrunv2.ServiceIamMember(
-      `${name}-public-invoker`,
-      {
-        project: args.project,
-        location: args.region,
-        name: service.name,
-        role: "roles/run.invoker",
-        member: "allUsers",
-      },
-      { parent: this },
-    );
+    // Public invoke: the bridge's own Basic auth (EXOTEL_BASIC_AUTH) and allow-list protect /media.
+    if (!args.invokerIamDisabled) {
+      new gcp.cloudrunv2.ServiceIamMember(
+        `${name}-public-invoker`,
+        {
+          project: args.project,
+          location: args.region,
+          name: service.name,
+          role: "roles/run.invoker",
+          member: "allUsers",
+        },
+        { parent: this },
+      );
+    }
 
     this.serviceName = service.name;
     this.url = service.uri;

@@ -19,11 +19,3 @@ export function callRecordsFilter(serviceName: string): string {
   const events = CALL_RECORD_EVENTS.map((e) => `"${e}"`).join(" OR ");
   return `resource.type="cloud_run_revision" AND resource.labels.service_name="${serviceName}" AND jsonPayload.event=(${events})`;
 }
-
-/**
- * IAM condition that narrows `roles/logging.bucketWriter` (granted on the project, since log
- * buckets have no IAM policy of their own) to the one bucket the sink writes to.
- */
-export function bucketWriterCondition(location: string, bucketId: string): string {
-  return `resource.name.endsWith("locations/${location}/buckets/${bucketId}")`;
-}

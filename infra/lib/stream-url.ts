@@ -1,6 +1,6 @@
 // The URL to paste into Exotel's Voicebot applet. Exotel dials the bridge over TLS WebSocket on
 // the `/media` route; `sample-rate` (8000, 16000 or 24000) asks Exotel for that PCM rate and the
-// bridge reads it from the query string (see shared/design.md, "What a call looks like").
+// bridge reads it from the query string (README.md, "Exotel setup").
 
 /** `https://host` (Cloud Run's service URI) -> `wss://host/media[?sample-rate=n]`. */
 export function exotelStreamUrl(serviceUri: string, sampleRate?: number): string {

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, loadConfig } from "../config";
-import { bucketWriterCondition, serviceLogFilter } from "../lib/log-filter";
+import { serviceLogFilter } from "../lib/log-filter";
 import { exotelStreamUrl } from "../lib/stream-url";
 
 const REQUIRED = {
@@ -166,6 +166,59 @@ describe("loadConfig validation", () => {
   });
 });
 
+describe("production stacks and public access", () => {
+  const OPEN = /a production stack must not run open: set exotel-bridge:exotelBasicAuth/;
+
+  it("refuses a production stack with neither Exotel Basic auth nor an allow-list", () => {
+    assert.ok(problems({ "exotel-bridge:production": "true" }).some((p) => OPEN.test(p)));
+    assert.ok(
+      problems({ "exotel-bridge:production": "true", "exotel-bridge:exotelAllowedCidrs": " " }).some((p) =>
+        OPEN.test(p),
+      ),
+      "a blank allow-list is no allow-list",
+    );
+  });
+
+  it("accepts a production stack closed by Basic auth, by an allow-list, or by both", () => {
+    const auth = { "exotel-bridge:exotelBasicAuth": "key:token" };
+    const cidrs = { "exotel-bridge:exotelAllowedCidrs": "203.0.113.0/24" };
+    for (const closed of [auth, cidrs, { ...auth, ...cidrs }]) {
+      const config: Record<string, string> = { ...REQUIRED, ...closed, "exotel-bridge:production": "true" };
+      pulumi.runtime.setAllConfig(config, [
+        "exotel-bridge:elevenlabsApiKey",
+        "exotel-bridge:exotelBasicAuth",
+      ]);
+      assert.equal(loadConfig().production, true);
+    }
+  });
+
+  it("treats a non-production stack as allowed to run open, and keeps the allUsers binding by default", () => {
+    const cfg = load({});
+    assert.equal(cfg.production, false, "this test's stack is dev");
+    assert.equal(cfg.invokerIamDisabled, false);
+    assert.equal(load({ "exotel-bridge:invokerIamDisabled": "true" }).invokerIamDisabled, true);
+  });
+});
+
+describe("per-instance request limit", () => {
+  it("gives Cloud Run a quarter more requests than calls, at least 10", () => {
+    assert.equal(load({}).requestConcurrency, 100);
+    assert.equal(load({ "exotel-bridge:concurrency": "8" }).requestConcurrency, 18);
+    assert.equal(
+      load({ "exotel-bridge:concurrency": "40", "exotel-bridge:requestHeadroom": "5" }).requestConcurrency,
+      45,
+    );
+  });
+
+  it("keeps calls plus headroom within Cloud Run's 1000", () => {
+    assert.ok(
+      problems({ "exotel-bridge:concurrency": "900" }).some((p) => /must not exceed 1000/.test(p)),
+      "900 + 225 is over the limit",
+    );
+    assert.ok(problems({ "exotel-bridge:requestHeadroom": "0" }).some((p) => /requestHeadroom/.test(p)));
+  });
+});
+
 describe("exotelStreamUrl", () => {
   it("turns the Cloud Run URI into the wss /media URL, with sample-rate when given", () => {
     assert.equal(exotelStreamUrl("https://a-b-el.a.run.app"), "wss://a-b-el.a.run.app/media");
@@ -184,12 +237,5 @@ describe("log filters", () => {
     );
     assert.equal(serviceLogFilter("svc", "all"), service);
     assert.throws(() => serviceLogFilter('svc" OR "', "all"));
-  });
-
-  it("narrows the sink writer's grant to one bucket", () => {
-    assert.equal(
-      bucketWriterCondition("asia-south1", "b-calls"),
-      'resource.name.endsWith("locations/asia-south1/buckets/b-calls")',
-    );
   });
 });

@@ -1,4 +1,4 @@
-// The real program under Pulumi mocks with issue 7's infrastructure on: a recordings bucket with
+// The real program under Pulumi mocks with call control's infrastructure on: a recordings bucket with
 // retention and a create-only grant, and Memorystore for Redis reached through Direct VPC egress,
 // with REDIS_URL (a secret) and RECORDINGS_BUCKET on the service.
 import assert from "node:assert/strict";
@@ -6,6 +6,7 @@ import { before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, loadConfig } from "../config";
 import {
+  assertDeployerCanCreate,
   MOCK_REDIS_AUTH,
   MOCK_REDIS_CAS,
   MOCK_REDIS_HOST,
@@ -296,6 +297,17 @@ describe("call-control stack configuration", () => {
         "exotel-bridge:stateStore must be one of memory, redis",
         'exotel-bridge:vpcSubnetCidr "10.8.0.0/28" must be an IPv4 range from /16 to /26',
       ].sort(),
+    );
+  });
+});
+
+describe("deployer permissions with Memorystore and recordings", () => {
+  it("grants the deployer a role for the network, the instance and the bucket too", () => {
+    assertDeployerCanCreate(run, { stateStore: "redis", recordings: true, monitoring: false });
+    assert.throws(
+      () => assertDeployerCanCreate(run, { stateStore: "memory", recordings: false, monitoring: false }),
+      /needs roles\/(redis|compute|storage)/,
+      "without the feature roles the same stack would hit a 403",
     );
   });
 });

@@ -48,8 +48,8 @@ describe("program with required config only", () => {
     ]);
   });
 
-  it("sizes the service with the defaults and keeps MAX_CONCURRENT_CALLS equal to concurrency", () => {
-    assert.equal(template.maxInstanceRequestConcurrency, 80);
+  it("sizes the service with the defaults: 80 calls, and 20 more requests for checks and callbacks", () => {
+    assert.equal(template.maxInstanceRequestConcurrency, 100);
     assert.deepEqual(template.scaling, { minInstanceCount: 1, maxInstanceCount: 10 });
     assert.deepEqual((container.resources as { limits: unknown }).limits, { cpu: "1", memory: "512Mi" });
     const env = (name: string) =>
@@ -72,5 +72,15 @@ describe("program with required config only", () => {
       unknown
     >;
     assert.equal(bucket.retentionDays, 90);
+  });
+
+  it("makes the service public through an allUsers invoker binding by default", () => {
+    const service = plain(single(run, "gcp:cloudrunv2/service:Service").inputs) as Record<string, unknown>;
+    assert.equal(service.invokerIamDisabled, false);
+    const invoker = plain(single(run, "gcp:cloudrunv2/serviceIamMember:ServiceIamMember").inputs) as Record<
+      string,
+      unknown
+    >;
+    assert.equal(invoker.member, "allUsers");
   });
 });

@@ -39,6 +39,7 @@ case "$name $*" in
       plain) echo '{"exotel-bridge:elevenlabsApiKey":{"value":"sk","secret":false}}' ;;
       missing) echo '{}' ;;
     esac ;;
+  "pulumi stack export"*) cat "$FAKE_EXPORT" ;;
   "pulumi stack output serviceUrl"*) echo "https://exotel-bridge-prod-abc-el.a.run.app" ;;
   "pulumi stack output exotelStreamUrl"*) echo "wss://exotel-bridge-prod-abc-el.a.run.app/media" ;;
   "gcloud auth application-default print-access-token") echo "ya29.token" ;;
@@ -61,7 +62,7 @@ function sandbox(opts: { stackFile?: string; stack?: string; tools?: string[] } 
   }
   fs.writeFileSync(path.join(repo, `Pulumi.${opts.stack ?? "prod"}.yaml`), opts.stackFile ?? FILLED_STACK);
   for (const [pkg, version] of [
-    ["@pulumi/pulumi", "3.248.0"],
+    ["@pulumi/pulumi", "3.276.0"],
     ["@pulumi/gcp", "9.37.0"],
     ["@pulumi/docker-build", "0.0.22"],
   ]) {
@@ -78,18 +79,37 @@ function sandbox(opts: { stackFile?: string; stack?: string; tools?: string[] } 
     fs.writeFileSync(path.join(bin, tool), FAKE, { mode: 0o755 });
   }
   // Real tools the scripts use, and nothing else from this machine (no real pulumi/docker/gcloud).
-  for (const tool of ["bash", "node", "sed", "grep", "dirname", "basename", "cat"]) {
+  for (const tool of ["bash", "node", "sed", "grep", "dirname", "basename", "cat", "awk", "tr"]) {
     const found = spawnSync("bash", ["-c", `command -v ${tool}`], { encoding: "utf8" }).stdout.trim();
     assert.ok(found, `${tool} available`);
     fs.symlinkSync(found, path.join(bin, `${tool}`));
   }
+  // What `pulumi stack export` shows of a deployed stack: URNs as the program names them.
+  const stackUrn = "urn:pulumi:prod::exotel-bridge";
+  const urns = [
+    `${stackUrn}::pulumi:pulumi:Stack::exotel-bridge-prod`,
+    `${stackUrn}::exotel-bridge:infra:BridgeSecrets$gcp:secretmanager/secretVersion:SecretVersion::secrets-elevenlabs-api-key-version`,
+    `${stackUrn}::exotel-bridge:infra:BridgeSecrets$gcp:secretmanager/secretVersion:SecretVersion::secrets-elevenlabs-agent-id-version`,
+    `${stackUrn}::exotel-bridge:infra:BridgeImage$docker-build:index:Image::bridge-image`,
+    `${stackUrn}::exotel-bridge:infra:BridgeService$gcp:cloudrunv2/service:Service::bridge-service`,
+  ];
+  fs.writeFileSync(
+    path.join(repo, "export.json"),
+    JSON.stringify({ version: 3, deployment: { resources: urns.map((urn) => ({ urn })) } }),
+  );
   return { repo, log: path.join(repo, "calls.log"), path: bin };
 }
 
 function run(sb: Sandbox, script: string, args: string[], env: Record<string, string> = {}, input = "") {
   const result = spawnSync(path.join(sb.repo, "scripts", script), args, {
     cwd: os.tmpdir(),
-    env: { PATH: sb.path, HOME: sb.repo, FAKE_LOG: sb.log, ...env },
+    env: {
+      PATH: sb.path,
+      HOME: sb.repo,
+      FAKE_LOG: sb.log,
+      FAKE_EXPORT: path.join(sb.repo, "export.json"),
+      ...env,
+    },
     input,
     encoding: "utf8",
     timeout: 30_000,
@@ -105,9 +125,9 @@ describe("scripts/deploy.sh", () => {
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /Exotel stream URL:\s+wss:\/\/exotel-bridge-prod-abc-el\.a\.run\.app\/media\n/);
     const expectedOrder = [
+      "pulumi whoami",
       "docker info",
       "gcloud auth application-default print-access-token",
-      "pulumi whoami",
       "pulumi stack select --create prod",
       "pulumi config --stack prod --json",
       "npm test",
@@ -116,9 +136,16 @@ describe("scripts/deploy.sh", () => {
       "pulumi up --stack prod --yes",
       "pulumi stack output serviceUrl --stack prod",
       "pulumi stack output exotelStreamUrl --stack prod",
-      "curl -fsS --retry 10 --retry-delay 3 --retry-all-errors https://exotel-bridge-prod-abc-el.a.run.app/healthz",
+      "curl -fsS --retry 10 --retry-delay 3 --retry-all-errors https://exotel-bridge-prod-abc-el.a.run.app/health",
     ];
     assert.deepEqual(r.calls, expectedOrder);
+  });
+
+  it("calls nothing from outside on a path ending in z (Cloud Run's front end keeps those)", () => {
+    const r = run(sandbox(), "deploy.sh", ["--stack", "prod", "--yes"]);
+    const urls = r.calls.flatMap((c) => c.match(/https?:\/\/\S+/g) ?? []);
+    assert.ok(urls.length > 0);
+    for (const url of urls) assert.doesNotMatch(new URL(url).pathname, /z$/, url);
   });
 
   it("refuses a stack file that still holds placeholders, before touching anything", () => {
@@ -160,6 +187,21 @@ describe("scripts/deploy.sh", () => {
     assert.match(noAdc.stderr, /gcloud auth application-default login/);
   });
 
+  it("reports every missing prerequisite in one run, then stops before changing anything", () => {
+    const sb = sandbox({
+      tools: ["gcloud", "npm", "curl"],
+      stackFile: "config:\n  gcp:project: your-gcp-project-id\n",
+    });
+    const r = run(sb, "deploy.sh", ["-s", "prod", "-y"], { FAKE_FAIL: "gcloud auth" });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /4 prerequisite\(s\) missing/);
+    assert.match(r.stderr, /pulumi not found/);
+    assert.match(r.stderr, /docker not found/);
+    assert.match(r.stderr, /gcloud auth application-default login/);
+    assert.match(r.stderr, /placeholders[\s\S]*your-gcp-project-id/);
+    assert.deepEqual(r.calls, ["gcloud auth application-default print-access-token"]);
+  });
+
   it("skips the tests on request and rejects unknown options", () => {
     const skipped = run(sandbox(), "deploy.sh", ["-s", "prod", "-y", "--skip-tests"]);
     assert.equal(skipped.status, 0, skipped.stderr);
@@ -169,7 +211,7 @@ describe("scripts/deploy.sh", () => {
 });
 
 describe("scripts/rotate-secret.sh", () => {
-  it("passes the new value to pulumi on stdin only, then runs pulumi up", () => {
+  it("passes the new value on stdin only, then updates only that secret's version and the service", () => {
     const sb = sandbox();
     const r = run(
       sb,
@@ -179,14 +221,80 @@ describe("scripts/rotate-secret.sh", () => {
       "sk_new_value_42\n",
     );
     assert.equal(r.status, 0, r.stderr);
+    const urn = "urn:pulumi:prod::exotel-bridge::exotel-bridge:infra:";
     assert.deepEqual(r.calls, [
       "pulumi config set --stack prod --secret elevenlabsApiKey",
       "pulumi stdin sk_new_value_42",
-      "pulumi up --stack prod --yes",
+      "pulumi stack export --stack prod",
+      "pulumi up --stack prod " +
+        `--target ${urn}BridgeSecrets$gcp:secretmanager/secretVersion:SecretVersion::secrets-elevenlabs-api-key-version ` +
+        `--target ${urn}BridgeService$gcp:cloudrunv2/service:Service::bridge-service --yes`,
       "pulumi stack output exotelStreamUrl --stack prod",
     ]);
+    assert.ok(!r.calls.some((c) => c.includes("docker-build")), "the image is not rebuilt");
     assert.ok(!r.stdout.includes("sk_new_value_42") && !r.stderr.includes("sk_new_value_42"));
+    assert.match(r.stdout, /restorable for 7 days/);
+    assert.match(r.stdout, /commit and push Pulumi\.prod\.yaml/);
     assert.match(r.stdout, /revoke the old credential/);
+  });
+
+  it("with --config-only stores the value and leaves deploying to CI", () => {
+    const r = run(
+      sandbox(),
+      "rotate-secret.sh",
+      ["-s", "prod", "--config-only", "exotelBasicAuth"],
+      {},
+      "k:t",
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(r.calls, [
+      "pulumi config set --stack prod --secret exotelBasicAuth",
+      "pulumi stdin k:t",
+    ]);
+    assert.match(r.stdout, /Nothing deployed\. Commit and push Pulumi\.prod\.yaml/);
+  });
+
+  it("refuses to guess when the stack has nothing deployed yet", () => {
+    const sb = sandbox();
+    fs.writeFileSync(path.join(sb.repo, "export.json"), JSON.stringify({ deployment: { resources: [] } }));
+    const r = run(sb, "rotate-secret.sh", ["-s", "prod", "-y", "elevenlabsAgentId"], {}, "agent_new");
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /no deployed elevenlabsAgentId secret version/);
+    assert.ok(!r.calls.some((c) => c.startsWith("pulumi up")));
+  });
+
+  it("refuses a working tree with uncommitted code, so a rotation cannot ship it", () => {
+    const sb = sandbox();
+    const git = spawnSync("bash", ["-c", "command -v git"], { encoding: "utf8" }).stdout.trim();
+    assert.ok(git, "git available");
+    fs.symlinkSync(git, path.join(sb.path, "git"));
+    const inRepo = (...args: string[]) =>
+      spawnSync("git", ["-c", "user.email=t@example.com", "-c", "user.name=t", ...args], { cwd: sb.repo });
+    inRepo("init", "-q");
+    inRepo("add", "-A");
+    inRepo("commit", "-qm", "base");
+    fs.writeFileSync(path.join(sb.repo, "scripts", "extra.ts"), "// not reviewed\n");
+    const r = run(sb, "rotate-secret.sh", ["-s", "prod", "-y", "elevenlabsApiKey"], {}, "sk_x");
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /uncommitted changes[\s\S]*scripts\/extra\.ts/);
+    assert.ok(!r.calls.some((c) => c.startsWith("pulumi config set")), "nothing stored");
+    // The stack file alone may differ (it is what a rotation changes).
+    fs.rmSync(path.join(sb.repo, "scripts", "extra.ts"));
+    fs.appendFileSync(path.join(sb.repo, "Pulumi.prod.yaml"), "# edited\n");
+    const ok = run(sb, "rotate-secret.sh", ["-s", "prod", "-y", "elevenlabsApiKey"], {}, "sk_x");
+    assert.equal(ok.status, 0, ok.stderr);
+  });
+
+  it("prints its help and nothing else for --help, and exits 0", () => {
+    for (const script of ["rotate-secret.sh", "deploy.sh"]) {
+      const r = run(sandbox(), script, ["--help"]);
+      assert.equal(r.status, 0, script);
+      assert.equal(r.stderr, "", script);
+      assert.deepEqual(r.calls, [], `${script} runs nothing`);
+      assert.doesNotMatch(r.stdout, /set -euo|^#/m, `${script}: only the help text`);
+      assert.match(r.stdout, /^(Rotate|Deploy) /);
+      assert.match(r.stdout, /scripts\/(rotate-secret|deploy)\.sh \[--stack dev\]/);
+    }
   });
 
   it("rejects unknown keys, empty values and a Basic-auth value without a colon", () => {

@@ -3,6 +3,7 @@
 // imported; each test file runs in its own process, so one program run per file.
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
+import { type DeployerFeatures, deployerRoles, roleForType } from "../../lib/deployer-roles";
 
 export const PROJECT_ID = "bridge-test-project";
 export const PROJECT_NUMBER = "123456789012";
@@ -10,7 +11,7 @@ export const PROJECT_NUMBER = "123456789012";
 export const FAKE_ACCESS_TOKEN = "ya29.fake-deployer-token-0d1e2f";
 /** Version number the mocked Secret Manager gives every new secret version. */
 export const MOCK_SECRET_VERSION = "7";
-/** What the mocked Memorystore instance reports (issue 7's shared state). */
+/** What the mocked Memorystore instance reports. */
 export const MOCK_REDIS_HOST = "10.9.0.3";
 export const MOCK_REDIS_AUTH = "mock-redis-auth-string-8c1d";
 /** The CAs a TLS instance lists (two during a rotation); not real certificates. */
@@ -26,6 +27,14 @@ const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 export interface Recorded {
   type: string;
   name: string;
+  /** Filled in once the registration answers (the mock monitor makes the URN). */
+  urn?: string;
+  /**
+   * URNs this resource waits for: what the engine is told (dependsOn, expanded through components,
+   * plus every input's source) and its parent, because the Node SDK sends a child's registration
+   * only once its parent's has answered, and a component's only once its own dependencies have.
+   */
+  dependencies: string[];
   /** Inputs as the engine would receive them: secrets stay wrapped (see isSecretValue). */
   inputs: Record<string, unknown>;
   state: Record<string, unknown>;
@@ -109,8 +118,13 @@ function computed(type: string, name: string, inputs: Record<string, unknown>): 
           }
         : { host: MOCK_REDIS_HOST, port: 6379, authString: MOCK_REDIS_AUTH };
     case "gcp:logging/projectSink:ProjectSink":
+      // Google's LogSink.writer_identity: sinks whose destination is a log bucket in the sink's own
+      // project have no writer identity and need no permissions; every other destination gets a
+      // service agent that must be granted access.
       return {
-        writerIdentity: `serviceAccount:service-${PROJECT_NUMBER}@gcp-sa-logging.iam.gserviceaccount.com`,
+        writerIdentity: String(i.destination).startsWith(`logging.googleapis.com/projects/${i.project}/`)
+          ? ""
+          : `serviceAccount:service-${PROJECT_NUMBER}@gcp-sa-logging.iam.gserviceaccount.com`,
       };
     default:
       return {};
@@ -139,11 +153,20 @@ export async function resolve<T>(o: pulumi.Output<T>): Promise<{ value: T; secre
  */
 export async function useMocks(invokes: ProgramRun["invokes"] = []): Promise<() => readonly Recorded[]> {
   const resources: Recorded[] = [];
+  const pending = new Map<string, string[]>();
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
+        assertIamMembersWellFormed(args.type, plain(args.inputs) as Record<string, unknown>);
         const state = { ...args.inputs, ...computed(args.type, args.name, args.inputs) };
-        resources.push({ type: args.type, name: args.name, inputs: args.inputs, state });
+        const recorded: Recorded = {
+          type: args.type,
+          name: args.name,
+          inputs: args.inputs,
+          state,
+          dependencies: pending.get(`${args.type}::${args.name}`) ?? [],
+        };
+        resources.push(recorded);
         return { id: idFor(args.type, args.inputs, args.name), state };
       },
       call(args) {
@@ -158,7 +181,65 @@ export async function useMocks(invokes: ProgramRun["invokes"] = []): Promise<() 
     "dev",
     false,
   );
+  recordDependencies(resources, pending);
   return () => resources;
+}
+
+/** The request of one registerResource call, as far as this file reads it. */
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  getDependenciesList(): string[];
+}
+type RegisterCallback = (err: unknown, res?: { getUrn(): string }) => void;
+
+/**
+ * Wraps the mock monitor so each registration also records what the engine would order it by:
+ * the request's dependency URNs (explicit dependsOn, expanded through components, plus the
+ * resources its inputs came from). The mocks' newResource does not see these, so they travel
+ * through `pending`, keyed by type and name (unique in this program).
+ */
+function recordDependencies(resources: Recorded[], pending: Map<string, string[]>): void {
+  const monitor = pulumi.runtime.getMonitor() as unknown as {
+    registerResource(req: RegisterRequest, cb: RegisterCallback): void;
+  };
+  const original = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, cb) => {
+    const parent = req.getParent();
+    pending.set(`${req.getType()}::${req.getName()}`, [
+      ...req.getDependenciesList(),
+      ...(parent && !parent.includes("::pulumi:pulumi:Stack::") ? [parent] : []),
+    ]);
+    original(req, (err, res) => {
+      if (!err && res) {
+        const found = [...resources]
+          .reverse()
+          .find((r) => r.type === req.getType() && r.name === req.getName());
+        if (found) found.urn = res.getUrn();
+      }
+      cb(err, res);
+    });
+  };
+}
+
+// Google's IAM rejects a member that is not `<type>:<value>` or one of the two public principals
+// (400 "Policy members must be of the form <type>:<value>"); the mock refuses it the same way.
+const MEMBER =
+  /^(allUsers|allAuthenticatedUsers|(user|serviceAccount|group|domain|principal|principalSet):\S+)$/;
+
+function assertIamMembersWellFormed(type: string, inputs: Record<string, unknown>): void {
+  if (!/iam(member|binding)/i.test(type)) return;
+  const members = [inputs.member, ...((inputs.members as unknown[] | undefined) ?? [])].filter(
+    (m) => m !== undefined,
+  );
+  for (const member of members) {
+    if (typeof member !== "string" || !MEMBER.test(member)) {
+      throw new Error(
+        `${type}: googleapi: Error 400: Policy members must be of the form "<type>:<value>" (got ${JSON.stringify(member)})`,
+      );
+    }
+  }
 }
 
 export async function runProgram(config: Record<string, string>, secretKeys: string[]): Promise<ProgramRun> {
@@ -193,4 +274,34 @@ export function single(run: ProgramRun, type: string): Recorded {
   const found = ofType(run, type);
   if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}`);
   return found[0] as Recorded;
+}
+
+/** Every URN `r` waits for, directly or through the resources it waits for. */
+export function dependencyClosure(run: ProgramRun, r: Recorded): Set<string> {
+  const byUrn = new Map(run.resources.filter((x) => x.urn !== undefined).map((x) => [x.urn as string, x]));
+  const seen = new Set<string>();
+  const stack = [...r.dependencies];
+  while (stack.length > 0) {
+    const urn = stack.pop() as string;
+    if (seen.has(urn)) continue;
+    seen.add(urn);
+    stack.push(...(byUrn.get(urn)?.dependencies ?? []));
+  }
+  return seen;
+}
+
+/**
+ * Fails unless every Google resource the run registered can be created by the roles the
+ * bootstrap grants for these features (infra/lib/deployer-roles.ts): the 403 a deployer would
+ * get on first contact, found here instead.
+ */
+export function assertDeployerCanCreate(run: ProgramRun, features: DeployerFeatures): void {
+  const granted = new Set(deployerRoles(features).map((n) => n.role));
+  const types = new Set(run.resources.filter((r) => !r.type.startsWith("exotel-bridge:")).map((r) => r.type));
+  for (const type of types) {
+    const role = roleForType(type);
+    if (role === undefined)
+      throw new Error(`${type}: no deployer role mapped in infra/lib/deployer-roles.ts`);
+    if (!granted.has(role)) throw new Error(`${type} needs ${role}, which the bootstrap does not grant`);
+  }
 }
