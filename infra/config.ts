@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { AlertThresholds } from "./lib/alerts";
 
 /** ElevenLabs host selection understood by the bridge (`ELEVENLABS_REGION`). */
-export const ELEVENLABS_REGIONS = ["default", "us", "eu", "india"] as const;
+export const ELEVENLABS_REGIONS = ["default", "us", "eu", "india", "singapore"] as const;
 export type ElevenlabsRegion = (typeof ELEVENLABS_REGIONS)[number];
 
 /** Sample rates Exotel's Voicebot applet accepts in the `sample-rate` query parameter. */
