@@ -202,7 +202,7 @@ describe("dashboard", () => {
         for (const p of parts) charted.add(checkQuery(p.filter, p.aggregation, String(t.widget.title)));
       }
     }
-    // Everything the issue asks an operator to see is on it.
+    // Every call metric and every Cloud Run metric an operator needs is on it.
     for (const id of CALL_METRICS.map((s) => s.id)) assert.ok(charted.has(metricType(SERVICE, { id })), id);
     for (const type of Object.keys(RUN_METRICS)) assert.ok(charted.has(type), type);
   });

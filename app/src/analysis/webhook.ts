@@ -22,6 +22,7 @@ import {
 import { SIGNATURE_HEADER, type SignatureRefusal, verifySignature } from "./signature.js";
 
 export const POST_CALL_WEBHOOK_PATH = "/webhooks/elevenlabs/post-call";
+const WEBHOOKS_METRIC = "exotel_bridge_post_call_webhooks_total";
 
 export type WebhookResult =
   | "accepted"
@@ -70,12 +71,15 @@ export class PostCallAnalysis {
     this.conversations = new ConversationIndex(c.joinTtlMs, c.joinMaxEntries, this.now);
     // Twice the signature tolerance: a replay of a logged body is refused as stale after that.
     this.logged = new ExpiringMap(2 * c.toleranceS * 1000, c.joinMaxEntries, this.now);
-    this.counter = new Counter({
-      name: "exotel_bridge_post_call_webhooks_total",
-      help: "ElevenLabs post-call webhooks, by result (accepted, duplicate, ignored, or why refused)",
-      labelNames: ["result"] as const,
-      registers: [deps.registry],
-    });
+    // One counter per registry: a second bridge on the same registry (tests) shares it.
+    this.counter =
+      (deps.registry.getSingleMetric(WEBHOOKS_METRIC) as Counter<"result"> | undefined) ??
+      new Counter({
+        name: WEBHOOKS_METRIC,
+        help: "ElevenLabs post-call webhooks, by result (accepted, duplicate, ignored, or why refused)",
+        labelNames: ["result"] as const,
+        registers: [deps.registry],
+      });
   }
 
   get enabled(): boolean {
