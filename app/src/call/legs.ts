@@ -91,7 +91,7 @@ export interface AgentSide {
   /** A DTMF digit for the agent (batched per DTMF_MODE). */
   dtmf(digit: string): void;
   /** An echoed mark; true when the goodbye has now been heard in full. */
-  markPlayed(name: string, now: number): boolean;
+  markPlayed(name: string): boolean;
   /** No metadata in time: recorded as the agent's error. */
   timedOut(message: string): void;
   /** Audio waiting for Exotel, buffered here or queued there. */
