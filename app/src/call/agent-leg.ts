@@ -41,6 +41,7 @@ import { dynamicVariables, missingVariables } from "./dynamic-variables.js";
 import type { CallHooks, CallIdentity, CallInfo, CallPlan } from "./hooks.js";
 import { inboundListener, tooManyBadFrames } from "./inbound-frames.js";
 import type { AgentFacts, AgentLegEvents, AgentSide } from "./legs.js";
+import type { AgentCloseRecord, AgentErrorRecord } from "./summary.js";
 import type { CallTelemetry } from "./telemetry.js";
 import type { Tickable, Ticker } from "./ticker.js";
 import type { CallControl, ClientToolRegistry } from "./tools.js";
@@ -70,8 +71,8 @@ export class AgentLeg implements AgentSide, Tickable {
   private identity: CallIdentity | undefined;
   private plan: CallPlan = {};
   private formats: { input: AudioFormat; output: AudioFormat } | undefined;
-  private agentClose: { code: number; reason: string } | undefined;
-  private agentError: { message: string; type?: string; code?: number } | undefined;
+  private agentClose: AgentCloseRecord | undefined;
+  private agentError: AgentErrorRecord | undefined;
   private endCallRequested = false;
   private ready = false;
   private ending = false;

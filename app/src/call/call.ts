@@ -19,7 +19,7 @@ import type { Metrics } from "../metrics.js";
 import { AgentLeg } from "./agent-leg.js";
 import { ExotelLeg } from "./exotel-leg.js";
 import type { CallHooks, CallIdentity, CallInfo } from "./hooks.js";
-import type { AgentLegEvents, AgentSide, ExotelLegEvents, ExotelSide } from "./legs.js";
+import type { AgentFacts, AgentLegEvents, AgentSide, ExotelLegEvents, ExotelSide } from "./legs.js";
 import type { CallObserver } from "./observer.js";
 import type { RecordingFacts } from "./summary.js";
 import { CallTelemetry } from "./telemetry.js";
@@ -367,11 +367,7 @@ export class Call {
       });
   }
 
-  private emitSummary(
-    durationMs: number,
-    facts: ReturnType<AgentSide["dispose"]>,
-    recording: RecordingFacts | undefined,
-  ): void {
+  private emitSummary(durationMs: number, facts: AgentFacts, recording: RecordingFacts | undefined): void {
     const id = this.exotel.identity;
     const summary = this.telemetry.summarize({
       callSid: id.callSid,
