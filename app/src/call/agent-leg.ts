@@ -37,18 +37,15 @@ import { AgentLink } from "./agent-link.js";
 import { AgentPlayout, type PlayoutSink } from "./agent-playout.js";
 import { CallerUplink } from "./caller-uplink.js";
 import { DtmfCollector } from "./dtmf.js";
+import { dynamicVariables, missingVariables } from "./dynamic-variables.js";
 import type { CallHooks, CallIdentity, CallInfo, CallPlan } from "./hooks.js";
 import { inboundListener, tooManyBadFrames } from "./inbound-frames.js";
 import type { AgentFacts, AgentLegEvents, AgentSide } from "./legs.js";
+import type { AgentCloseRecord, AgentErrorRecord } from "./summary.js";
 import type { CallTelemetry } from "./telemetry.js";
 import type { Tickable, Ticker } from "./ticker.js";
 import type { CallControl, ClientToolRegistry } from "./tools.js";
 
-/**
- * Names that select bridge behaviour and must not become dynamic variables (`call_token` links a
- * stream to a plan prepared by POST /calls or the dynamic-URL endpoint).
- */
-const RESERVED_PARAMETERS = new Set(["agent_id", "sample-rate", "sample_rate", "call_token"]);
 /** Caller audio kept while the agent connects (then flushed), so the first "hello" is not lost. */
 const PRECONNECT_AUDIO_MS = 3000;
 
@@ -74,8 +71,8 @@ export class AgentLeg implements AgentSide, Tickable {
   private identity: CallIdentity | undefined;
   private plan: CallPlan = {};
   private formats: { input: AudioFormat; output: AudioFormat } | undefined;
-  private agentClose: { code: number; reason: string } | undefined;
-  private agentError: { message: string; type?: string; code?: number } | undefined;
+  private agentClose: AgentCloseRecord | undefined;
+  private agentError: AgentErrorRecord | undefined;
   private endCallRequested = false;
   private ready = false;
   private ending = false;
@@ -118,7 +115,8 @@ export class AgentLeg implements AgentSide, Tickable {
         onRetry: (e, attempt) => this.onConnectRetry(e, attempt),
         onClose: (code, reason) => this.onClose(code, reason),
         onError: (err) =>
-          this.telemetry.log.warn(
+          this.telemetry.record(
+            "warn",
             { event: "agent_socket_error", err: { message: err.message } },
             "agent socket error",
           ),
@@ -165,10 +163,7 @@ export class AgentLeg implements AgentSide, Tickable {
       }
       this.agentId = requested;
     }
-    const vars = this.dynamicVariables();
-    const missing = (this.plan.requiredVariables ?? []).filter(
-      (name) => vars[name] === undefined || vars[name] === "",
-    );
+    const missing = missingVariables(this.dynamicVariables(), this.plan);
     if (missing.length > 0) {
       this.events.refused(
         "call_refused",
@@ -179,7 +174,8 @@ export class AgentLeg implements AgentSide, Tickable {
     try {
       this.telemetry.tap = this.deps.hooks.tap?.(info);
     } catch (err) {
-      this.telemetry.log.warn(
+      this.telemetry.record(
+        "warn",
         { event: "tap_failed", err },
         "could not start the audio tap; continuing without it",
       );
@@ -188,23 +184,11 @@ export class AgentLeg implements AgentSide, Tickable {
   }
 
   private dynamicVariables(): DynamicVariables {
-    const id = this.identity as CallIdentity;
-    const vars: DynamicVariables = {};
-    for (const [k, v] of Object.entries(id.customParameters)) {
-      if (!RESERVED_PARAMETERS.has(k) && !k.startsWith("system__")) vars[k] = v;
-    }
-    if (this.plan.dynamicVariables) Object.assign(vars, this.plan.dynamicVariables);
-    // The call's own facts win over same-named custom parameters. Always present (empty when
-    // unknown) so an agent prompt using them never fails with missing_dynamic_variable.
-    vars.caller_number = id.from;
-    vars.called_number = id.to;
-    vars.call_sid = id.callSid;
-    vars.stream_sid = id.streamSid;
-    return vars;
+    return dynamicVariables(this.identity as CallIdentity, this.plan);
   }
 
   private readonly onOpen = (): void => {
-    this.telemetry.log.debug({ event: "agent_open", agent_id: this.agentId }, "agent socket open");
+    this.telemetry.record("debug", { event: "agent_open", agent_id: this.agentId }, "agent socket open");
     // Must be the first message on the socket.
     this.send(
       initiationFrame(this.dynamicVariables(), this.plan.overrides ?? this.deps.config.agent.overrides),
@@ -220,7 +204,8 @@ export class AgentLeg implements AgentSide, Tickable {
   private onConnectRetry(e: AgentConnectError, attempt: number): void {
     this.telemetry.agentError(`connect_${e.kind}`);
     this.telemetry.agentConnectRetry();
-    this.telemetry.log.warn(
+    this.telemetry.record(
+      "warn",
       { event: "agent_connect_retry", kind: e.kind, status: e.status, attempt },
       `agent connection failed (${e.message}); retrying once`,
     );
@@ -242,7 +227,6 @@ export class AgentLeg implements AgentSide, Tickable {
   });
 
   private onEvent(event: AgentEvent): void {
-    const log = this.telemetry.log;
     switch (event.type) {
       case "audio":
         this.onAudio(event);
@@ -273,7 +257,8 @@ export class AgentLeg implements AgentSide, Tickable {
       case "agent_tool_response":
         this.telemetry.toolCall(event.toolName);
         if (event.toolName === "end_call") this.endCallRequested = true;
-        log.info(
+        this.telemetry.record(
+          "info",
           { event: "agent_tool", tool: event.toolName, tool_type: event.toolType, is_error: event.isError },
           "agent used a tool",
         );
@@ -284,17 +269,25 @@ export class AgentLeg implements AgentSide, Tickable {
       case "tentative_user_transcript":
       case "internal_tentative_agent_response":
       case "vad_score":
-        log.debug({ event: `agent_${event.type}` }, "agent event");
+        this.telemetry.record("debug", { event: `agent_${event.type}` as const }, "agent event");
         return;
       case "unknown":
-        log.debug({ event: "agent_unknown_event", name: event.name }, "ignoring unknown agent event");
+        this.telemetry.record(
+          "debug",
+          { event: "agent_unknown_event", name: event.name },
+          "ignoring unknown agent event",
+        );
         return;
     }
   }
 
   private onMetadata(event: MetadataEvent): void {
     if (this.ready || this.ending) {
-      this.telemetry.log.debug({ event: "agent_metadata_repeat" }, "ignoring repeated conversation metadata");
+      this.telemetry.record(
+        "debug",
+        { event: "agent_metadata_repeat" },
+        "ignoring repeated conversation metadata",
+      );
       return;
     }
     const output = parseAgentFormat(event.agentOutputAudioFormat);
@@ -353,7 +346,11 @@ export class AgentLeg implements AgentSide, Tickable {
   private onClientToolCall(event: ClientToolCallEvent): void {
     const log = this.telemetry.log;
     this.telemetry.toolCall(event.toolName);
-    log.info({ event: "client_tool_call", tool: event.toolName }, "agent called a client tool");
+    this.telemetry.record(
+      "info",
+      { event: "client_tool_call", tool: event.toolName },
+      "agent called a client tool",
+    );
     const id = this.identity as CallIdentity;
     void this.deps.tools
       .run(event.toolName, event.parameters, {
@@ -367,7 +364,8 @@ export class AgentLeg implements AgentSide, Tickable {
         if (this.disposed) return;
         this.send(clientToolResultFrame(event.toolCallId, r.result, r.isError));
         if (r.isError)
-          log.warn(
+          this.telemetry.record(
+            "warn",
             { event: "client_tool_error", tool: event.toolName, result: r.result },
             "client tool failed",
           );
@@ -381,7 +379,8 @@ export class AgentLeg implements AgentSide, Tickable {
       ...(event.code !== undefined && { code: event.code }),
     };
     this.telemetry.agentError(event.errorType ?? "error_event");
-    this.telemetry.log.error(
+    this.telemetry.record(
+      "error",
       { event: "agent_error_event", error_type: event.errorType, code: event.code, reason: event.reason },
       `agent error: ${event.message}`,
     );
@@ -418,7 +417,7 @@ export class AgentLeg implements AgentSide, Tickable {
   }
 
   private readonly onDtmfFlush = (kind: "user_message" | "contextual_update", text: string): void => {
-    this.telemetry.log.info({ event: "dtmf_to_agent", kind, digits: text }, "DTMF sent to the agent");
+    this.telemetry.record("info", { event: "dtmf_to_agent", kind, digits: text }, "DTMF sent to the agent");
     this.send(kind === "user_message" ? userMessageFrame(text) : contextualUpdateFrame(text));
   };
 
@@ -445,14 +444,13 @@ export class AgentLeg implements AgentSide, Tickable {
     return this.ticking;
   }
 
-  markPlayed(name: string, _now: number): boolean {
-    const log = this.telemetry.log;
+  markPlayed(name: string): boolean {
     const playout = this.playout;
     if (!playout.markPlayed(name)) {
-      log.debug({ event: "mark_unknown", name }, "mark echo for an unknown mark");
+      this.telemetry.record("debug", { event: "mark_unknown", name }, "mark echo for an unknown mark");
       return false;
     }
-    log.debug({ event: "mark_played", name }, "Exotel played audio up to mark");
+    this.telemetry.record("debug", { event: "mark_played", name }, "Exotel played audio up to mark");
     return playout.draining && !playout.hasPendingMarks && playout.bufferedBytes === 0;
   }
 

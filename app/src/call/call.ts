@@ -19,7 +19,7 @@ import type { Metrics } from "../metrics.js";
 import { AgentLeg } from "./agent-leg.js";
 import { ExotelLeg } from "./exotel-leg.js";
 import type { CallHooks, CallIdentity, CallInfo } from "./hooks.js";
-import type { AgentLegEvents, AgentSide, ExotelLegEvents, ExotelSide } from "./legs.js";
+import type { AgentFacts, AgentLegEvents, AgentSide, ExotelLegEvents, ExotelSide } from "./legs.js";
 import type { CallObserver } from "./observer.js";
 import type { RecordingFacts } from "./summary.js";
 import { CallTelemetry } from "./telemetry.js";
@@ -159,7 +159,7 @@ export class Call {
     dtmf: (digit) => this.agent.dtmf(digit),
     markPlayed: (name) => {
       // The goodbye has played: no need to wait out the estimate.
-      if (this.agent.markPlayed(name, this.deps.now())) this.closeSockets();
+      if (this.agent.markPlayed(name)) this.closeSockets();
     },
     stopped: (reason) =>
       this.close(reason === "callended" || reason === undefined ? "caller_hangup" : "exotel_stopped"),
@@ -207,7 +207,8 @@ export class Call {
   private readonly control: CallControl = {
     endWhenAgentDone: (reason, detail, maxWaitMs = 15_000) => {
       if (this.phase !== "active" || this.endWhenDone !== null) return;
-      this.telemetry.log.info(
+      this.telemetry.record(
+        "info",
         { event: "end_when_agent_done", end_reason: reason, detail },
         "call will end after the agent finishes",
       );
@@ -256,7 +257,7 @@ export class Call {
   }
 
   private fail(err: unknown): void {
-    this.telemetry.log.error({ event: "call_internal_error", err }, "unexpected error in call handler");
+    this.telemetry.record("error", { event: "call_internal_error", err }, "unexpected error in call handler");
     this.close("internal_error", (err as Error)?.message);
   }
 
@@ -294,7 +295,7 @@ export class Call {
       try {
         this.deps.hooks.closing?.(this.callInfo(), { endReason: reason, endedBy: info.by });
       } catch (err) {
-        this.telemetry.log.warn({ event: "closing_hook_failed", err }, "call-closing hook failed");
+        this.telemetry.record("warn", { event: "closing_hook_failed", err }, "call-closing hook failed");
       }
     }
     const now = this.deps.now();
@@ -357,7 +358,7 @@ export class Call {
     });
     Promise.race([tap.finish(), timeout])
       .catch((err: unknown) => {
-        this.telemetry.log.warn({ event: "tap_finish_failed", err }, "audio tap failed to finish");
+        this.telemetry.record("warn", { event: "tap_finish_failed", err }, "audio tap failed to finish");
         return undefined;
       })
       .then((recording) => {
@@ -366,11 +367,7 @@ export class Call {
       });
   }
 
-  private emitSummary(
-    durationMs: number,
-    facts: ReturnType<AgentSide["dispose"]>,
-    recording: RecordingFacts | undefined,
-  ): void {
+  private emitSummary(durationMs: number, facts: AgentFacts, recording: RecordingFacts | undefined): void {
     const id = this.exotel.identity;
     const summary = this.telemetry.summarize({
       callSid: id.callSid,
@@ -397,7 +394,7 @@ export class Call {
     try {
       this.deps.hooks.ended?.(summary);
     } catch (err) {
-      this.telemetry.log.warn({ event: "ended_hook_failed", err }, "call-ended hook failed");
+      this.telemetry.record("warn", { event: "ended_hook_failed", err }, "call-ended hook failed");
     } finally {
       this.deps.onClosed(this);
     }

@@ -100,14 +100,19 @@ export class ExotelLeg implements ExotelSide {
         this.events.markPlayed(event.name);
         return;
       case "stop":
-        this.telemetry.log.info({ event: "exotel_stop", reason: event.reason }, "Exotel stopped the stream");
+        this.telemetry.record(
+          "info",
+          { event: "exotel_stop", reason: event.reason },
+          "Exotel stopped the stream",
+        );
         this.events.stopped(event.reason);
         return;
       case "connected":
-        this.telemetry.log.debug({ event: "exotel_connected" }, "Exotel connected event");
+        this.telemetry.record("debug", { event: "exotel_connected" }, "Exotel connected event");
         return;
       case "unknown":
-        this.telemetry.log.debug(
+        this.telemetry.record(
+          "debug",
           { event: "exotel_unknown_event", name: event.name },
           "ignoring unknown Exotel event",
         );
@@ -150,7 +155,8 @@ export class ExotelLeg implements ExotelSide {
     if (reported === undefined) return fromUrl ?? 8000;
     if (fromUrl !== undefined) {
       if (reported !== fromUrl) {
-        this.telemetry.log.warn(
+        this.telemetry.record(
+          "warn",
           { event: "sample_rate_mismatch", url: fromUrl, reported },
           "sample-rate in the URL and start.media_format disagree; using the URL's",
         );
@@ -158,7 +164,8 @@ export class ExotelLeg implements ExotelSide {
       return fromUrl;
     }
     if (isExotelSampleRate(reported)) return reported;
-    this.telemetry.log.warn(
+    this.telemetry.record(
+      "warn",
       { event: "sample_rate_invalid", reported },
       "start.media_format rate unsupported; using 8000",
     );
@@ -193,7 +200,8 @@ export class ExotelLeg implements ExotelSide {
   };
 
   private readonly onError = (err: Error): void => {
-    this.telemetry.log.warn(
+    this.telemetry.record(
+      "warn",
       { event: "exotel_socket_error", err: { message: err.message } },
       "Exotel socket error",
     );

@@ -6,6 +6,7 @@
  */
 import type { PlayoutSink } from "./agent-playout.js";
 import type { CallIdentity } from "./hooks.js";
+import type { AgentCloseRecord, AgentErrorRecord } from "./summary.js";
 
 /** What the Exotel leg reports to its Call. */
 export interface ExotelLegEvents {
@@ -66,10 +67,8 @@ export interface AgentFacts {
   readonly agentId: string;
   readonly conversationId: string;
   readonly formats: { readonly input: string; readonly output: string } | undefined;
-  readonly agentClose: { readonly code: number; readonly reason: string } | undefined;
-  readonly agentError:
-    | { readonly message: string; readonly type?: string; readonly code?: number }
-    | undefined;
+  readonly agentClose: AgentCloseRecord | undefined;
+  readonly agentError: AgentErrorRecord | undefined;
   readonly labels: Readonly<Record<string, string>> | undefined;
   readonly heardMs: number;
   readonly clearedMs: number;
@@ -91,7 +90,7 @@ export interface AgentSide {
   /** A DTMF digit for the agent (batched per DTMF_MODE). */
   dtmf(digit: string): void;
   /** An echoed mark; true when the goodbye has now been heard in full. */
-  markPlayed(name: string, now: number): boolean;
+  markPlayed(name: string): boolean;
   /** No metadata in time: recorded as the agent's error. */
   timedOut(message: string): void;
   /** Audio waiting for Exotel, buffered here or queued there. */

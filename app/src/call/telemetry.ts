@@ -8,6 +8,7 @@ import { END_REASONS, type EndReason } from "../call-endings.js";
 import { callLogger, type Logger, type LogRateLimiter } from "../log.js";
 import type { Metrics } from "../metrics.js";
 import type { AudioTap, CallIdentity } from "./hooks.js";
+import type { CallLogLevel, CallLogRecord } from "./log-records.js";
 import type { CallObserver } from "./observer.js";
 import { buildSummary, CallStats, type CallSummary, type SummaryInput } from "./summary.js";
 
@@ -54,6 +55,11 @@ export class CallTelemetry {
     this.logger = callLogger(this.deps.log, this.ids);
   }
 
+  /** Every line a call logs goes through here, typed by its `event` (see log-records.ts). */
+  record(level: CallLogLevel, rec: CallLogRecord, msg: string): void {
+    this.logger[level](rec, msg);
+  }
+
   /** Seconds since the socket opened, for transcript lines. */
   elapsedS(): number {
     return Math.round(this.deps.now() - this.createdAt) / 1000;
@@ -66,7 +72,8 @@ export class CallTelemetry {
   connecting(remote: string, sampleRate: number | undefined): void {
     this.deps.metrics.callsStarted.inc();
     this.deps.metrics.activeCalls.inc();
-    this.logger.info(
+    this.record(
+      "info",
       { event: "call_connecting", remote, sample_rate: sampleRate },
       "Exotel stream connected",
     );
@@ -74,7 +81,8 @@ export class CallTelemetry {
 
   started(identity: CallIdentity, mediaFormat: unknown): void {
     this.startAt = this.deps.now();
-    this.logger.info(
+    this.record(
+      "info",
       {
         event: "call_start",
         from: identity.from,
@@ -109,7 +117,8 @@ export class CallTelemetry {
     const setupMs = this.deps.now() - this.createdAt;
     this.stats.setupMs = setupMs;
     this.deps.metrics.setupSeconds.observe(setupMs / 1000);
-    this.logger.info(
+    this.record(
+      "info",
       {
         event: "agent_connected",
         agent_id: agentId,
@@ -187,14 +196,14 @@ export class CallTelemetry {
     const at = this.elapsedS();
     this.stats.addTurn({ role, text, at });
     if (role === "user") this.userTurnEndedAt = this.deps.now();
-    this.logger.info({ event: "transcript", role, text }, role === "agent" ? "agent" : "caller");
+    this.record("info", { event: "transcript", role, text }, role === "agent" ? "agent" : "caller");
     this.observeLine(role, text, at, false);
   }
 
   /** After a barge-in the agent sends the text the caller actually heard. */
   correction(text: string): void {
     this.stats.correctLastAgentTurn(text);
-    this.logger.info({ event: "transcript_correction", role: "agent", text }, "agent (as heard)");
+    this.record("info", { event: "transcript_correction", role: "agent", text }, "agent (as heard)");
     this.observeLine("agent", text, this.elapsedS(), true);
   }
 
@@ -207,7 +216,8 @@ export class CallTelemetry {
     this.tap?.cleared(now);
     this.stats.interruptions++;
     this.deps.metrics.interruptions.inc();
-    this.logger.info(
+    this.record(
+      "info",
       {
         event: "interruption",
         agent_event_id: eventId,
@@ -224,7 +234,7 @@ export class CallTelemetry {
   dtmf(digit: string, durationMs: number | undefined): void {
     this.stats.dtmf += digit;
     this.deps.metrics.dtmfDigits.inc();
-    this.logger.info({ event: "dtmf", digit, duration_ms: durationMs }, "DTMF digit");
+    this.record("info", { event: "dtmf", digit, duration_ms: durationMs }, "DTMF digit");
     const o = this.observer;
     if (o?.dtmf) this.notify(() => o.dtmf?.({ callId: this.callId, digit }));
   }
@@ -253,7 +263,8 @@ export class CallTelemetry {
     const n = source === "exotel" ? ++this.stats.badExotelFrames : ++this.stats.badAgentFrames;
     this.deps.metrics.badFrames.labels(source, code).inc();
     if (this.deps.badFrameLog.allow()) {
-      this.logger.warn(
+      this.record(
+        "warn",
         { event: "bad_frame", source, code, detail, count: n },
         `bad ${source} frame skipped: ${detail}`,
       );
@@ -265,7 +276,8 @@ export class CallTelemetry {
 
   ending(reason: EndReason, detail: string | undefined, phase: string): void {
     const info = END_REASONS[reason];
-    this.logger[info.level](
+    this.record(
+      info.level,
       { event: "call_ending", end_reason: reason, ended_by: info.by, detail, state: phase },
       `call ending: ${info.text}${detail ? ` (${detail})` : ""}`,
     );
@@ -290,7 +302,7 @@ export class CallTelemetry {
     try {
       fn();
     } catch (err) {
-      this.logger.warn({ event: "observer_failed", err }, "call observer failed");
+      this.record("warn", { event: "observer_failed", err }, "call observer failed");
     }
   }
 }
