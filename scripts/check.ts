@@ -55,9 +55,17 @@ export function audioPath(exotelRate: number, agentIn: AudioFormat, agentOut: Au
       : from.sampleRate === to.sampleRate
         ? `converted ${formatName(from)} -> ${formatName(to)}`
         : `resampled ${formatName(from)} -> ${formatName(to)}`;
-  const up = leg(exotel, agentIn);
-  const down = leg(agentOut, exotel);
-  return up === down ? `both ways ${up}` : `caller->agent ${up}; agent->caller ${down}`;
+  if (sameFormat(agentIn, agentOut)) {
+    if (sameFormat(exotel, agentIn)) return "passes through both ways";
+    const verb = exotel.sampleRate === agentIn.sampleRate ? "converted" : "resampled";
+    return `${verb} both ways (${formatName(exotel)} <-> ${formatName(agentIn)})`;
+  }
+  return `caller->agent ${leg(exotel, agentIn)}; agent->caller ${leg(agentOut, exotel)}`;
+}
+
+/** One aligned `label  value` line of the report. */
+function field(label: string, value: string): string {
+  return `${label.padEnd(13)}${value}`;
 }
 
 /** Warnings about values that are valid but probably not what was meant. */
@@ -126,13 +134,12 @@ export async function runCheck(config: Config, options: CheckOptions = {}): Prom
   const timeoutMs = options.timeoutMs ?? config.limits.agentConnectTimeoutMs;
   const settleMs = options.settleMs ?? 1500;
   const started = performance.now();
-  lines.push(`region      ${config.agent.region} (${endpoints.restBase})`);
-  lines.push(`agent       ${config.agent.defaultAgentId}`);
-  lines.push(
-    `auth        ${config.agent.apiKey === undefined ? "none (public agent)" : "API key -> signed URL per call"}`,
-  );
+  lines.push(field("region", `${config.agent.region} (${endpoints.restBase})`));
+  lines.push(field("agent", config.agent.defaultAgentId));
+  const auth = config.agent.apiKey === undefined ? "none (public agent)" : "API key -> signed URL per call";
+  lines.push(field("auth", auth));
   const overrides = Object.keys(config.agent.overrides);
-  lines.push(`overrides   ${overrides.length > 0 ? overrides.map(overrideName).join(", ") : "none"}`);
+  lines.push(field("overrides", overrides.length > 0 ? overrides.map(overrideName).join(", ") : "none"));
   const fail = (problem: string): CheckReport => ({ ok: false, lines, warnings, problem });
 
   let url: string;
@@ -144,7 +151,7 @@ export async function runCheck(config: Config, options: CheckOptions = {}): Prom
         apiKey: config.agent.apiKey,
         timeoutMs,
       });
-      lines.push(`signed URL  ok (${Math.round(performance.now() - started)} ms)`);
+      lines.push(field("signed URL", `ok (${Math.round(performance.now() - started)} ms)`));
     } catch (err) {
       return fail(err instanceof AgentConnectError ? connectProblem(err, config) : String(err));
     }
@@ -163,22 +170,29 @@ export async function runCheck(config: Config, options: CheckOptions = {}): Prom
   }
   const input = parseAgentFormat(metadata.input);
   const output = parseAgentFormat(metadata.output);
-  lines.push(`conversation ${metadata.conversationId} (${Math.round(metadata.atMs)} ms to metadata)`);
-  lines.push(`formats     agent hears ${metadata.input || "?"}, agent speaks ${metadata.output || "?"}`);
+  lines.push(
+    field("conversation", `${metadata.conversationId} (${Math.round(metadata.atMs)} ms to metadata)`),
+  );
+  lines.push(
+    field("formats", `agent hears ${metadata.input || "?"}, agent speaks ${metadata.output || "?"}`),
+  );
   if (close !== undefined) return fail(closeProblem(close.code, close.reason, error, config));
   if (input === undefined || output === undefined)
     return fail(
       `the agent announced audio formats the bridge does not know (${metadata.input}, ${metadata.output})`,
     );
   for (const rate of EXOTEL_SAMPLE_RATES)
-    lines.push(`exotel ${String(rate / 1000).padStart(2)}k   ${audioPath(rate, input, output)}`);
+    lines.push(field(`exotel ${String(rate / 1000).padStart(2)}k`, audioPath(rate, input, output)));
   const through = EXOTEL_SAMPLE_RATES.filter(
     (r) => sameFormat(input, exotelFormat(r)) && sameFormat(output, exotelFormat(r)),
   );
   lines.push(
-    through.length > 0
-      ? `passthrough with ${through.map((r) => (r === 8000 ? "Exotel's default 8 kHz" : `?sample-rate=${r}`)).join(" or ")} in the applet URL`
-      : "passthrough at no Exotel rate: every call converts audio (fine, costs some CPU); pcm_8000, pcm_16000 or pcm_24000 both ways would pass through",
+    field(
+      "passthrough",
+      through.length > 0
+        ? `with ${through.map((r) => (r === 8000 ? "Exotel's default 8 kHz" : `?sample-rate=${r}`)).join(" or ")} in the applet URL`
+        : "at no Exotel rate: every call converts audio (fine, costs some CPU); pcm_8000, pcm_16000 or pcm_24000 both ways would pass through",
+    ),
   );
   return { ok: true, lines, warnings };
 }
@@ -266,8 +280,8 @@ function converse(
 
 export function formatReport(report: CheckReport): string {
   const out = [...report.lines];
-  for (const w of report.warnings) out.push(`warning     ${w}`);
-  out.push(report.ok ? "ok          calls will reach this agent" : `FAILED      ${report.problem}`);
+  for (const w of report.warnings) out.push(field("warning", w));
+  out.push(report.ok ? field("ok", "calls will reach this agent") : field("FAILED", report.problem ?? ""));
   return `${out.join("\n")}\n`;
 }
 

@@ -115,6 +115,8 @@ export type LogFormat = "auto" | "json" | "pretty";
 export async function logDestination(
   format: LogFormat,
   isTerminal = process.stdout.isTTY === true,
+  /** Where pretty lines go; default stdout. */
+  out?: NodeJS.WritableStream,
 ): Promise<DestinationStream | undefined> {
   if (format === "json" || (format === "auto" && !isTerminal)) return undefined;
   // A computed specifier: the image's own build (app/ alone) has no pino-pretty to type-check against.
@@ -126,6 +128,7 @@ export async function logDestination(
       ignore: "pid,hostname,service,severity,logging.googleapis.com/labels",
       translateTime: "SYS:HH:MM:ss.l",
       sync: true,
+      ...(out !== undefined && { destination: out }),
     });
   } catch {
     return undefined;

@@ -217,6 +217,8 @@ async function runOne(
       ELEVENLABS_BASE_URL: `http://127.0.0.1:${ready.agentPort}`,
       LOG_LEVEL: options.logLevel,
       MAX_CONCURRENT_CALLS: String(Math.max(500, options.calls + 10)),
+      // The load generator reads /metrics from this machine, as an in-instance collector would.
+      METRICS_ALLOWED_CIDRS: "127.0.0.1/32",
       // Both relays find bufferutil (native WebSocket masking): the baseline from the root
       // node_modules, the bridge from app/'s, which ships it in the image as in production.
       ...(relay === "bridge" && options.bridgeEnv),

@@ -33,11 +33,11 @@ describe("npm run check", () => {
   it("opens a conversation, reads the formats and says what passes through", async () => {
     const { report, text, agent } = await check({ outputFormat: "pcm_16000", inputFormat: "pcm_16000" });
     assert.ok(report.ok, text);
-    assert.match(text, /formats {5}agent hears pcm_16000, agent speaks pcm_16000/);
-    assert.match(text, /exotel {2}8k {3}both ways resampled pcm_8000 -> pcm_16000|caller->agent resampled/);
-    assert.match(text, /exotel 16k {3}both ways passes through/);
-    assert.match(text, /passthrough with \?sample-rate=16000/);
-    assert.match(text, /ok {10}calls will reach this agent/);
+    assert.match(text, /^formats {6}agent hears pcm_16000, agent speaks pcm_16000$/m);
+    assert.match(text, /^exotel {2}8k {3}resampled both ways \(pcm_8000 <-> pcm_16000\)$/m);
+    assert.match(text, /^exotel 16k {3}passes through both ways$/m);
+    assert.match(text, /^passthrough {2}with \?sample-rate=16000 in the applet URL$/m);
+    assert.match(text, /^ok {11}calls will reach this agent$/m);
     const conv = agent.conversations[0];
     assert.ok(conv?.initiation, "the check sent the call's initiation frame");
     assert.ok(!text.includes(KEY), "the key is never printed");
@@ -90,10 +90,11 @@ describe("npm run check", () => {
     const pcm8 = parseAgentFormat("pcm_8000");
     const ulaw = parseAgentFormat("ulaw_8000");
     assert.ok(pcm8 && ulaw);
-    assert.equal(audioPath(8000, pcm8, pcm8), "both ways passes through");
+    assert.equal(audioPath(8000, pcm8, pcm8), "passes through both ways");
+    assert.equal(audioPath(8000, ulaw, ulaw), "converted both ways (pcm_8000 <-> ulaw_8000)");
     assert.equal(
-      audioPath(8000, ulaw, ulaw),
-      "caller->agent converted pcm_8000 -> ulaw_8000; agent->caller converted ulaw_8000 -> pcm_8000",
+      audioPath(16000, pcm8, ulaw),
+      "caller->agent resampled pcm_16000 -> pcm_8000; agent->caller resampled ulaw_8000 -> pcm_16000",
     );
   });
 
@@ -115,7 +116,7 @@ describe("npm run check", () => {
       assert.equal(ok.code, 0, ok.stdout + ok.stderr);
       const bad = await run({ ...base, ELEVENLABS_API_KEY: "sk_wrong_0000000000" });
       assert.equal(bad.code, 1);
-      assert.match(bad.stdout, /FAILED {6}ElevenLabs refused the API key/);
+      assert.match(bad.stdout, /^FAILED {7}ElevenLabs refused the API key/m);
       const config = await run({ ELEVENLABS_REGION: "mars" });
       assert.equal(config.code, 78);
       assert.match(config.stderr, /ELEVENLABS_AGENT_ID is required/);
