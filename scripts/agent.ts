@@ -46,6 +46,10 @@ LOCAL TEST AGENT (not ElevenLabs): speaks the ElevenLabs Agents protocol on your
   --end-call-after N       after N replies: goodbye, end_call, close 1000
   --transfer TEAM          call the client tool transfer_to_human {"team":TEAM} (see --tool-after)
   --tool NAME[=JSON]       call any client tool by name, with JSON parameters; repeatable
+  --mcp-approval NAME[=JSON] send an MCP tool call awaiting the client's approval (mcp_tool_call,
+                           state awaiting_approval) at the same point; repeatable
+  --no-format-in-metadata  leave the audio formats out of conversation_initiation_metadata
+                           (the client must assume pcm_16000 both ways)
   --tool-after N           script/echo: call the tools once N replies were heard in full (default 1;
                            0 = right after the greeting)
   --speedup X              send audio X times faster than real time (default 4)
@@ -134,6 +138,8 @@ async function main(): Promise<void> {
       "end-call-after": { type: "string" },
       transfer: { type: "string" },
       tool: { type: "string", multiple: true },
+      "mcp-approval": { type: "string", multiple: true },
+      "no-format-in-metadata": { type: "boolean" },
       "tool-after": { type: "string", default: "1" },
       speedup: { type: "string", default: "4" },
       "ping-ms": { type: "string", default: "2000" },
@@ -166,8 +172,13 @@ async function main(): Promise<void> {
       ? [{ afterReplies: toolAfter, name: "transfer_to_human", parameters: { team: values.transfer } }]
       : []),
     ...(values.tool ?? []).map((spec) => toolCall(spec, toolAfter)),
+    ...(values["mcp-approval"] ?? []).map((spec) => ({
+      ...toolCall(spec, toolAfter),
+      kind: "mcp_approval" as const,
+    })),
   ];
-  if (tools.length > 0 && mode === "manual") fail("--transfer and --tool need --mode script or echo");
+  if (tools.length > 0 && mode === "manual")
+    fail("--transfer, --tool and --mcp-approval need --mode script or echo");
   const speedup = values.speedup === "inf" ? Number.POSITIVE_INFINITY : Number(values.speedup);
   if (!(speedup >= 1)) fail("--speedup must be a number >= 1 (or inf)");
   const failureMs = Number(values["failure-ms"]);
@@ -187,6 +198,7 @@ async function main(): Promise<void> {
     ...(values["no-greeting"] && { greeting: false }),
     ...(endAfter !== undefined && { endCallAfterReplies: endAfter }),
     ...(tools.length > 0 && { toolCalls: tools }),
+    ...(values["no-format-in-metadata"] && { announceFormats: false }),
     ...(values["require-var"] !== undefined && { requiredDynamicVariables: values["require-var"] }),
     ...(values["input-timeout-ms"] !== undefined && {
       userInputTimeoutMs: Number(values["input-timeout-ms"]),

@@ -41,6 +41,10 @@ Places a simulated Exotel Voicebot call, exactly as Exotel would.
   --frame-ms MS            caller frame length (default 100)
   --camel                  camelCase keys (streamSid...) instead of snake_case
   --numbers                JSON numbers instead of strings for numeric fields
+  --mulaw                  stream G.711 mu-law (media_format.encoding audio/x-mulaw;rate=8000; 8000 Hz only)
+  --both-tracks            send both tracks: caller frames with media.track "inbound", plus
+                           "outbound" frames carrying what the caller hears
+  --flat-dtmf              DTMF as {"event":"dtmf","digit":"5"} instead of the nested dtmf object
   --insecure               accept a self-signed certificate on wss://
   --out DIR                where the WAV and JSON go (default out/)
   --name NAME              file name base (default call-<time>)
@@ -78,6 +82,9 @@ function parse() {
       "frame-ms": { type: "string", default: "100" },
       camel: { type: "boolean" },
       numbers: { type: "boolean" },
+      mulaw: { type: "boolean" },
+      "both-tracks": { type: "boolean" },
+      "flat-dtmf": { type: "boolean" },
       insecure: { type: "boolean" },
       out: { type: "string", default: "out" },
       name: { type: "string" },
@@ -95,6 +102,7 @@ function parse() {
   if (!/^wss?:\/\//.test(url)) fail(`the bridge URL must start with ws:// or wss://, got "${url}"`);
   const rate = Number(values["sample-rate"]);
   if (rate !== 8000 && rate !== 16000 && rate !== 24000) fail("--sample-rate must be 8000, 16000 or 24000");
+  if (values.mulaw && rate !== 8000) fail("--mulaw streams at 8000 Hz only");
 
   const audio: CallerAudio[] = [];
   if (!values.silence) {
@@ -183,6 +191,9 @@ async function main(): Promise<void> {
     }),
     ...(values.camel && { spelling: "camel" as const }),
     ...(values.numbers && { numbers: "number" as const }),
+    ...(values.mulaw && { encoding: "mulaw" as const }),
+    ...(values["both-tracks"] && { tracks: "both" as const }),
+    ...(values["flat-dtmf"] && { dtmfStyle: "flat" as const }),
     ...(values.insecure && { insecure: true }),
     onEvent: view.onEvent,
   });

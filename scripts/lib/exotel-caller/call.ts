@@ -146,6 +146,7 @@ export class ExotelCall {
     this.emit({ type: "connected", handshakeMs: sock.handshakeMs });
     const player = new Player({
       rate: this.rate,
+      encoding: sock.encoding,
       streamSid: sock.streamSid,
       segments: this.segments,
       marksOnClear: this.opts.marksOnClear ?? "echo",
@@ -183,6 +184,9 @@ export class ExotelCall {
       } else if (silenceAfter) pcm = Buffer.alloc(frameBytes);
       if (pcm === null) return;
       sock.sendMedia(pcm);
+      // Both tracks: what the caller heard over the same span goes out as an outbound frame.
+      if (this.opts.tracks === "both" && this.player)
+        sock.sendOutboundMedia(this.player.heardBetween(k * this.frameMs, this.frameMs));
       this.callerSent.push(pcm);
       this.callerSentBytes += pcm.length;
       const t0 = k * this.frameMs;

@@ -5,13 +5,15 @@
  * finishes); each `mark` is echoed once all audio queued before it has played. It also keeps the
  * figures the report needs (received, cleared, queued ahead, onsets, violations).
  */
-import { pcmMs } from "../audio.js";
+import { mulawDecode, pcmMs } from "../audio.js";
 import {
+  type ExotelEncoding,
   type ExotelSampleRate,
   FRAME_UNIT_MS,
   MAX_FRAME_BYTES,
   MIN_FRAME_BYTES,
   type ReceivedFrame,
+  streamBytesPerMs,
 } from "./socket.js";
 import type { CallEvent, CallReport, FrameViolation } from "./types.js";
 
@@ -28,6 +30,7 @@ interface Scheduled {
 /** What the player needs from the call it plays for. */
 export interface PlayerHost {
   readonly rate: ExotelSampleRate;
+  readonly encoding: ExotelEncoding;
   readonly streamSid: string;
   /** Caller speech segments on the call clock (for turn latency and barge-in reaction). */
   readonly segments: ReadonlyArray<{ readonly startMs: number; readonly endMs: number }>;
@@ -165,18 +168,34 @@ export class Player {
    * `totalMs`. Returns it with the ms played.
    */
   heard(endMs: number, totalMs: number): { pcm: Buffer; playedMs: number } {
-    const rate = this.host.rate;
-    const pcm = Buffer.alloc(Math.ceil((totalMs * rate) / 1000) * 2);
-    let playedMs = 0;
-    for (const s of this.scheduled) {
-      if (s.startMs >= endMs) continue;
-      const at = Math.round((s.startMs * rate) / 1000) * 2;
-      const keepMs = Math.min(s.endMs, endMs) - s.startMs;
-      const keep = Math.min(s.pcm.length, Math.round((keepMs * rate) / 1000) * 2, pcm.length - at);
-      if (keep > 0) s.pcm.copy(pcm, at, 0, keep);
-      playedMs += keepMs;
-    }
+    const pcm = Buffer.alloc(Math.ceil((totalMs * this.host.rate) / 1000) * 2);
+    const playedMs = this.mixWindow(pcm, 0, endMs);
     return { pcm, playedMs };
+  }
+
+  /** What the caller hears during [fromMs, fromMs + ms) as far as scheduled now, PCM16 at the stream rate. */
+  heardBetween(fromMs: number, ms: number): Buffer {
+    const out = Buffer.alloc(Math.round((ms * this.host.rate) / 1000) * 2);
+    this.mixWindow(out, fromMs, fromMs + ms);
+    return out;
+  }
+
+  /** Copies scheduled audio overlapping [fromMs, endMs) into `out` (which starts at fromMs); returns the ms copied. */
+  private mixWindow(out: Buffer, fromMs: number, endMs: number): number {
+    const rate = this.host.rate;
+    const sampleAt = (ms: number): number => Math.round((ms * rate) / 1000) * 2;
+    let copiedMs = 0;
+    for (const s of this.scheduled) {
+      if (s.startMs >= endMs || s.endMs <= fromMs) continue;
+      const from = Math.max(s.startMs, fromMs);
+      const to = Math.min(s.endMs, endMs);
+      const src = sampleAt(from - s.startMs);
+      const at = sampleAt(from - fromMs);
+      const len = Math.min(sampleAt(to - from), s.pcm.length - src, out.length - at);
+      if (len > 0) s.pcm.copy(out, at, src, src + len);
+      copiedMs += to - from;
+    }
+    return copiedMs;
   }
 
   stats(): PlayerStats {
@@ -220,22 +239,24 @@ export class Player {
       this.violation(f.atMs, index, payload.length, "media.payload is not strict base64");
       return;
     }
-    const pcm = Buffer.from(payload, "base64");
-    const bytes = pcm.length;
+    const raw = Buffer.from(payload, "base64");
+    const bytes = raw.length;
     this.sizes[String(bytes)] = (this.sizes[String(bytes)] ?? 0) + 1;
-    const unit = (rate / 1000) * 2 * FRAME_UNIT_MS;
+    const mulaw = this.host.encoding === "mulaw";
+    const unit = streamBytesPerMs(rate, this.host.encoding) * FRAME_UNIT_MS;
+    // Exotel documents its byte rules for PCM16; for mu-law the same durations apply (100 ms minimum).
+    const min = mulaw ? MIN_FRAME_BYTES / 4 : MIN_FRAME_BYTES;
     if (bytes % unit !== 0)
       this.violation(
         f.atMs,
         index,
         bytes,
-        `payload ${bytes} bytes is not a multiple of ${unit} (20 ms at ${rate} Hz)`,
+        `payload ${bytes} bytes is not a multiple of ${unit} (20 ms at ${rate} Hz${mulaw ? " mu-law" : ""})`,
       );
-    if (bytes < MIN_FRAME_BYTES)
-      this.violation(f.atMs, index, bytes, `payload ${bytes} bytes is under ${MIN_FRAME_BYTES}`);
+    if (bytes < min) this.violation(f.atMs, index, bytes, `payload ${bytes} bytes is under ${min}`);
     if (bytes > MAX_FRAME_BYTES)
       this.violation(f.atMs, index, bytes, `payload ${bytes} bytes is over ${MAX_FRAME_BYTES}`);
-    const whole = pcm.subarray(0, bytes & ~1);
+    const whole = mulaw ? mulawDecode(raw) : raw.subarray(0, bytes & ~1);
     const ms = pcmMs(whole.length, rate);
     const now = f.atMs;
     this.agentReceivedMs += ms;

@@ -11,7 +11,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { WebSocket } from "ws";
-import { pcmMs } from "../audio.js";
+import { mulawEncode, pcmMs } from "../audio.js";
 
 export type ExotelSampleRate = 8000 | 16000 | 24000;
 
@@ -44,6 +44,22 @@ export interface ExotelSocketOptions {
   readonly to?: string;
   /** Sent in start.custom_parameters (and, by placeCall, in the URL query). */
   readonly customParameters?: Readonly<Record<string, string>>;
+  /**
+   * Stream encoding: PCM16 (`audio/x-raw`, the Voicebot default) or G.711 mu-law at 8 kHz
+   * (`audio/x-mulaw;rate=8000`, the stream-extension option). Media is encoded accordingly.
+   */
+  readonly encoding?: ExotelEncoding;
+  /** "both": caller frames carry `media.track: "inbound"`, and outbound frames can be sent too. */
+  readonly tracks?: "inbound" | "both";
+  /** DTMF as `{"event":"dtmf","dtmf":{...}}` (default) or flat `{"event":"dtmf","digit":"5"}`. */
+  readonly dtmfStyle?: "nested" | "flat";
+}
+
+export type ExotelEncoding = "pcm" | "mulaw";
+
+/** Bytes per ms of stream audio: PCM16 (2 per sample) or mu-law (1 per sample). */
+export function streamBytesPerMs(rate: number, encoding: ExotelEncoding): number {
+  return ((encoding === "mulaw" ? 1 : 2) * rate) / 1000;
 }
 
 /** A frame received from the bridge. */
@@ -113,13 +129,15 @@ export class ExotelSocket {
   readonly callSid: string;
   readonly accountSid: string;
   readonly sampleRate: ExotelSampleRate;
+  readonly encoding: ExotelEncoding;
   /** performance.now() of t = 0 on the call clock; set by sendStart() (or by hand). */
   t0: number;
   private readonly frames: ReceivedFrame[] = [];
   private handshake = 0;
   private closedWith: SocketClose | undefined;
   private seq = 0;
-  private chunk = 0;
+  /** Media chunks sent, per track (each track counts its own chunks and time). */
+  private readonly chunks = { inbound: 0, outbound: 0 };
   private closeSentFirst = false;
   private readonly listeners = new Set<(f: ReceivedFrame) => void>();
   private resolveClosed!: (c: SocketClose) => void;
@@ -133,6 +151,7 @@ export class ExotelSocket {
     this.callSid = options.callSid ?? newSid("CA");
     this.accountSid = options.accountSid ?? "ACsimulated";
     this.sampleRate = sampleRate;
+    this.encoding = options.encoding ?? "pcm";
     this.t0 = performance.now();
     this.closed = new Promise((r) => {
       this.resolveClosed = r;
@@ -154,6 +173,8 @@ export class ExotelSocket {
         new ExotelConnectError(`sample rate ${rate} is not one Exotel uses (8000, 16000, 24000)`),
       );
     }
+    if (opts.encoding === "mulaw" && rate !== 8000)
+      return Promise.reject(new ExotelConnectError("Exotel streams mu-law at 8000 Hz only"));
     const started = performance.now();
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url, {
@@ -286,32 +307,47 @@ export class ExotelSocket {
       to: this.options.to ?? "+918047491899",
       [k("custom_parameters")]: { ...(this.options.customParameters ?? {}) },
       [k("media_format")]: {
-        encoding: "audio/x-raw",
+        encoding: this.encoding === "mulaw" ? "audio/x-mulaw;rate=8000" : "audio/x-raw",
         [k("sample_rate")]: this.num(this.sampleRate),
-        [k("bit_rate")]: this.num(16),
+        [k("bit_rate")]: this.num(this.encoding === "mulaw" ? 8 : 16),
       },
     };
     this.t0 = performance.now();
     this.sendJson(this.frame("start", { start }));
   }
 
-  /** One media frame of PCM16 at the stream rate (sent as given: any size, even malformed). */
+  /**
+   * One caller media frame: PCM16 at the stream rate, encoded to the stream's encoding (sent as
+   * given: any size, even malformed). With tracks "both" it carries `track: "inbound"`.
+   */
   sendMedia(pcm: Buffer): void {
-    this.chunk++;
+    this.sendMediaTrack(pcm, this.options.tracks === "both" ? "inbound" : undefined);
+  }
+
+  /** One frame of what the caller hears (`track: "outbound"`), for streams with both tracks. */
+  sendOutboundMedia(pcm: Buffer): void {
+    this.sendMediaTrack(pcm, "outbound");
+  }
+
+  private sendMediaTrack(pcm: Buffer, track: "inbound" | "outbound" | undefined): void {
+    const n = ++this.chunks[track ?? "inbound"];
     const frameMs = pcmMs(pcm.length, this.sampleRate);
+    const payload = this.encoding === "mulaw" ? mulawEncode(pcm) : pcm;
     this.sendJson(
       this.frame("media", {
         media: {
-          chunk: this.num(this.chunk),
-          timestamp: this.num(Math.round(this.chunk * frameMs)),
-          payload: pcm.toString("base64"),
+          ...(track !== undefined && { track }),
+          chunk: this.num(n),
+          timestamp: this.num(Math.round(n * frameMs)),
+          payload: payload.toString("base64"),
         },
       }),
     );
   }
 
   sendDtmf(digit: string, durationMs = 100): void {
-    this.sendJson(this.frame("dtmf", { dtmf: { digit, duration: this.num(durationMs) } }));
+    if (this.options.dtmfStyle === "flat") this.sendJson({ event: "dtmf", digit });
+    else this.sendJson(this.frame("dtmf", { dtmf: { digit, duration: this.num(durationMs) } }));
   }
 
   /** Echo of a mark the bridge sent. */

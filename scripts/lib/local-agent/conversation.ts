@@ -50,6 +50,8 @@ export class AgentConversation {
   private readonly pongLog: Array<{ eventId: number; rttMs: number | null; atMs: number }> = [];
   private readonly toolResultLog: Array<Record<string, unknown>> = [];
   private readonly pendingTools = new Map<string, (r: ToolResult) => void>();
+  private readonly mcpApprovalLog: Array<Record<string, unknown>> = [];
+  private readonly pendingApprovals = new Map<string, (approved: boolean) => void>();
   private readonly unknownLog: unknown[] = [];
   private readonly malformedLog: Array<{ atMs: number; problem: string; sample: string }> = [];
   private readonly responseLog: ResponseRecord[] = [];
@@ -134,6 +136,10 @@ export class AgentConversation {
   }
   get toolResults(): ReadonlyArray<Readonly<Record<string, unknown>>> {
     return this.toolResultLog;
+  }
+  /** Every `mcp_tool_approval_result` the client sent. */
+  get mcpApprovals(): ReadonlyArray<Readonly<Record<string, unknown>>> {
+    return this.mcpApprovalLog;
   }
   get userActivity(): number {
     return this.userActivityCount;
@@ -357,6 +363,56 @@ export class AgentConversation {
     return result;
   }
 
+  /**
+   * An MCP tool call that needs the client's approval: `mcp_tool_call` in state
+   * `awaiting_approval`. Resolves with the client's `mcp_tool_approval_result` (true = approved),
+   * or false when none comes within the approval timeout or the conversation closes first. When
+   * approved, the tool "runs": `mcp_tool_call` in state `loading`, then `success`.
+   */
+  requestMcpApproval(
+    name: string,
+    parameters: Readonly<Record<string, unknown>> = {},
+    approvalTimeoutSecs = 30,
+  ): Promise<boolean> {
+    const toolCallId = `mcp_local_${randomUUID().replaceAll("-", "").slice(0, 12)}`;
+    const call = (state: string, extra: Record<string, unknown> = {}): void =>
+      this.sendJson({
+        type: "mcp_tool_call",
+        mcp_tool_call: {
+          service_id: "local-test-mcp",
+          tool_call_id: toolCallId,
+          tool_name: name,
+          parameters,
+          timestamp: new Date().toISOString(),
+          state,
+          ...extra,
+        },
+      });
+    const decided = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        this.pendingApprovals.delete(toolCallId);
+        resolve(false);
+      }, approvalTimeoutSecs * 1000);
+      void this.closed.then(() => {
+        if (!this.pendingApprovals.delete(toolCallId)) return;
+        clearTimeout(timer);
+        resolve(false);
+      });
+      this.pendingApprovals.set(toolCallId, (approved) => {
+        clearTimeout(timer);
+        resolve(approved);
+      });
+    });
+    call("awaiting_approval", { approval_timeout_secs: approvalTimeoutSecs });
+    return decided.then((approved) => {
+      if (approved && this.isOpen) {
+        call("loading");
+        call("success", { result: [{ type: "text", text: "done (local test agent)" }] });
+      }
+      return approved;
+    });
+  }
+
   /** Sends a ping now; returns its event_id. */
   ping(): number {
     const id = this.nextPingId++;
@@ -476,8 +532,11 @@ export class AgentConversation {
       type: "conversation_initiation_metadata",
       conversation_initiation_metadata_event: {
         conversation_id: this.id,
-        agent_output_audio_format: this.outputFormat.name,
-        user_input_audio_format: this.inputFormat.name,
+        // Without them the client must fall back on the documented default (pcm_16000 both ways).
+        ...(this.agent.options.announceFormats !== false && {
+          agent_output_audio_format: this.outputFormat.name,
+          user_input_audio_format: this.inputFormat.name,
+        }),
       },
     });
     const inputTimeout = this.agent.options.userInputTimeoutMs;
@@ -584,6 +643,14 @@ export class AgentConversation {
       case "user_activity":
         this.userActivityCount++;
         return;
+      case "mcp_tool_approval_result": {
+        this.mcpApprovalLog.push(m);
+        const id = typeof m.tool_call_id === "string" ? m.tool_call_id : "";
+        const waiting = this.pendingApprovals.get(id);
+        this.pendingApprovals.delete(id);
+        waiting?.(m.is_approved === true);
+        return;
+      }
       default:
         this.unknownLog.push(m);
         this.log(`unknown client message type ${type}`);

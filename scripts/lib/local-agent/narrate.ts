@@ -31,6 +31,12 @@ export function narrate(
     if (type === "user_message") return { atMs, who: "agent", text: `received user_message "${m.text}"` };
     if (type === "contextual_update")
       return { atMs, who: "agent", text: `received contextual_update "${m.text}"` };
+    if (type === "mcp_tool_approval_result")
+      return {
+        atMs,
+        who: "agent",
+        text: `MCP tool call ${(m.is_approved as unknown) === true ? "approved" : "denied"} by the client`,
+      };
     if (type === "client_tool_result")
       return {
         atMs,
@@ -72,6 +78,14 @@ export function narrate(
         who: "agent",
         text: `calls client tool ${field("client_tool_call", "tool_name")} ${JSON.stringify(field("client_tool_call", "parameters") ?? {})}`,
       };
+    case "mcp_tool_call":
+      return field("mcp_tool_call", "state") === "awaiting_approval"
+        ? {
+            atMs,
+            who: "agent",
+            text: `asks approval for MCP tool ${field("mcp_tool_call", "tool_name")} ${JSON.stringify(field("mcp_tool_call", "parameters") ?? {})}`,
+          }
+        : undefined;
     case "agent_tool_response":
       return { atMs, who: "agent", text: `calls tool ${field("agent_tool_response", "tool_name")}` };
     default:

@@ -157,7 +157,8 @@ export class ConversationScript {
       if (t.afterReplies !== this.repliesCompleted || !conv.isOpen || this.ending) continue;
       try {
         // The call and its result are narrated from the messages themselves.
-        await conv.callTool(t.name, t.parameters ?? {});
+        if (t.kind === "mcp_approval") await conv.requestMcpApproval(t.name, t.parameters ?? {});
+        else await conv.callTool(t.name, t.parameters ?? {});
       } catch (err) {
         conv.log((err as Error).message);
       }

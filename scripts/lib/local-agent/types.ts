@@ -90,6 +90,11 @@ export interface LocalAgentOptions {
    * been heard in full; e.g. `{ afterReplies: 1, name: "transfer_to_human", parameters: { team: "sales" } }`.
    */
   readonly toolCalls?: readonly ScriptedToolCall[];
+  /**
+   * Announce the audio formats in conversation_initiation_metadata (default true). false leaves
+   * them out, as a client must then assume ElevenLabs' default (pcm_16000 both ways).
+   */
+  readonly announceFormats?: boolean;
   /** Prompts for script mode; default: the shipped fixtures/agent-prompt-*-16k.wav. */
   readonly prompts?: ScriptPrompts;
   readonly vad?: VadOptions;
@@ -110,6 +115,8 @@ export interface ScriptedToolCall {
   readonly afterReplies: number;
   readonly name: string;
   readonly parameters?: Readonly<Record<string, unknown>>;
+  /** "client" (default): `client_tool_call`; "mcp_approval": an MCP tool call awaiting the client's approval. */
+  readonly kind?: "client" | "mcp_approval";
 }
 
 /** The client's answer to a `client_tool_call`. */
