@@ -182,6 +182,20 @@ export const CONTROL_ENV = {
   ),
 } as const;
 
+/**
+ * Variables that put call control to work through Exotel's applets (Passthru, Connect, dynamic
+ * URL), so that the `/exotel/*` routes answer with something worth protecting.
+ */
+const EXOTEL_ROUTE_VARS = [
+  "TRANSFER_NUMBERS",
+  "TRANSFER_ON_FAILURE",
+  "PUBLIC_BASE_URL",
+  "CALLS_API_TOKEN",
+  "ROUTING_TABLE",
+  "ROUTING_TABLE_FILE",
+  "REDIS_URL",
+] as const;
+
 type ControlEnv = { [K in keyof typeof CONTROL_ENV]: z.infer<(typeof CONTROL_ENV)[K]> };
 
 /** Variables whose values are never shown in configuration errors. */
@@ -200,14 +214,13 @@ export function controlConfig(
   problems: string[],
 ): ControlConfig {
   const publicBaseUrl = e.PUBLIC_BASE_URL?.replace(/\/+$/, "");
-  if (
-    publicBaseUrl !== undefined &&
-    context.basicAuth !== undefined &&
-    e.EXOTEL_WEBHOOK_TOKEN === undefined
-  ) {
+  // The /exotel/* routes hand out transfer numbers, transfer decisions and stream URLs carrying the
+  // Basic credential and a plan's token: with call control on, they are never open.
+  const using = EXOTEL_ROUTE_VARS.filter((k) => e[k] !== undefined && e[k] !== false);
+  if (using.length > 0 && e.EXOTEL_WEBHOOK_TOKEN === undefined && context.basicAuth === undefined) {
     problems.push(
-      "EXOTEL_WEBHOOK_TOKEN is required when PUBLIC_BASE_URL and EXOTEL_BASIC_AUTH are both set " +
-        "(the dynamic-URL answer carries the Basic credential, so its endpoint must be protected)",
+      `EXOTEL_WEBHOOK_TOKEN or EXOTEL_BASIC_AUTH is required with ${using.join(", ")} ` +
+        "(call control's /exotel/* routes always need a credential)",
     );
   }
 

@@ -55,6 +55,8 @@ export class ControlHooks implements CallHooks {
       {
         token: info.customParameters[CALL_TOKEN_PARAM],
         callSid: info.callSid,
+        // With Basic auth on, every stream proved Exotel's credential at the upgrade.
+        callSidAuthenticated: config.exotel.basicAuth !== undefined,
         to: info.to,
         params: info.customParameters,
         now: this.now(),

@@ -7,7 +7,9 @@
  *   GET  /exotel/passthru    Passthru after the Voicebot applet                     ./transfer/routes.ts
  *   GET  /exotel/stream-url  Voicebot dynamic URL: {"url":"wss://..."}              ./routing/routes.ts
  *
- * `/exotel/*` also take a form POST, and share one credential check (./exotel-request.ts).
+ * `/exotel/*` also take a form POST, and share one credential check (./exotel-request.ts): the
+ * EXOTEL_WEBHOOK_TOKEN or the EXOTEL_BASIC_AUTH credential. With neither configured they are not
+ * served at all (404), and configuration refuses to start call control that needs them.
  */
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { Config } from "../config.js";
@@ -29,11 +31,14 @@ export interface ControlRoutesDeps {
 export function controlRoutes(deps: ControlRoutesDeps): express.Router {
   const { config, log } = deps;
   const router = express.Router();
-  const auth = exotelAuth(config.control.webhookToken, log);
+  const credentials = { token: config.control.webhookToken, basic: config.exotel.basicAuth };
 
   outboundRoutes(router, deps);
-  transferRoutes(router, auth, deps);
-  routingRoutes(router, auth, deps);
+  if (credentials.token !== undefined || credentials.basic !== undefined) {
+    const auth = exotelAuth(credentials, log);
+    transferRoutes(router, auth, deps);
+    routingRoutes(router, auth, deps);
+  }
 
   // Bad JSON, oversized bodies, unexpected errors: a short JSON answer, never a stack trace.
   router.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {

@@ -4,6 +4,11 @@
  * Order: a plan prepared for this call (by its `call_token`, else by its call SID), else the first
  * routing-table route that fits the called number, custom parameters and local time, else none.
  * A store that fails or is slow never blocks a call: the routing table still applies.
+ *
+ * A prepared plan holds what a caller must not see of another call (names, balances in its
+ * variables), so it is only handed over on proof: a token is taken as it is used (a replay finds
+ * nothing), and a call SID, which anyone can write into a request, is looked up only when the party
+ * that supplied it has authenticated.
  */
 import type { ConversationOverrides } from "../../elevenlabs/messages.js";
 import type { Logger } from "../../log.js";
@@ -15,6 +20,8 @@ export interface PlanQuery {
   /** The `call_token` the bridge put in a stream URL or CustomField, if the call carries one. */
   readonly token?: string | undefined;
   readonly callSid?: string | undefined;
+  /** The party that supplied `callSid` proved a credential; otherwise the SID is never looked up. */
+  readonly callSidAuthenticated: boolean;
   /** The called number (ExoPhone). */
   readonly to: string;
   /** Custom parameters (stream) or non-Exotel query parameters (dynamic URL). */
@@ -42,10 +49,10 @@ export async function resolvePlan(
   const { records, routing, log } = deps;
   try {
     if (query.token !== undefined && query.token !== "") {
-      const prepared = await records.getPlan(query.token);
+      const prepared = await records.takePlan(query.token);
       if (prepared !== undefined) return { by: "token", prepared };
     }
-    if (query.callSid !== undefined && query.callSid !== "") {
+    if (query.callSidAuthenticated && query.callSid !== undefined && query.callSid !== "") {
       const prepared = await records.getPlanBySid(query.callSid);
       if (prepared !== undefined) return { by: "call_sid", prepared };
     }

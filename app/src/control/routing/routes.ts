@@ -1,14 +1,15 @@
 /**
  * `GET|POST /exotel/stream-url`: the Voicebot applet's dynamic URL. Answers `{"url":"wss://..."}`
- * for this call's plan (./resolve.ts), with the route's sample rate and a fresh `call_token` that
- * carries the plan to the stream; Exotel's extra query parameters become dynamic variables.
+ * for this call's plan (./resolve.ts), with the route's sample rate and a fresh, single-use
+ * `call_token` that carries the plan to the stream; Exotel's extra query parameters become dynamic
+ * variables (bounded as a stream's custom parameters are).
  */
 import { randomBytes } from "node:crypto";
 import type express from "express";
 import type { Request, Response } from "express";
 import type { Config } from "../../config.js";
 import type { Logger } from "../../log.js";
-import { allParams, EXOTEL_PARAMS, exotelLog, exotelRoute, param } from "../exotel-request.js";
+import { customParams, exotelLog, exotelRoute, param } from "../exotel-request.js";
 import type { CallRecords, PreparedPlan } from "../state/call-records.js";
 import { maskUrl, streamUrl } from "../stream-url.js";
 import { CALL_TOKEN_PARAM, tokenFromCustomField } from "./plans.js";
@@ -39,22 +40,20 @@ export function routingRoutes(
     }
     const callSid = param(req, "CallSid") ?? "";
     const to = param(req, "CallTo", "To") ?? "";
-    const custom: Record<string, string> = {};
-    for (const [k, v] of Object.entries(allParams(req))) if (!EXOTEL_PARAMS.has(k)) custom[k] = v;
+    const custom = customParams(req);
 
     // An outbound call we placed carries its token in CustomField (or its plan is under the call SID).
     const given = tokenFromCustomField(param(req, "CustomField"));
     const resolved = await resolvePlan(
       { records, routing, overrides: config.agent.overrides, log },
-      { token: given, callSid, to, params: custom, now: new Date() },
+      // This request proved the credential, so its CallSid may name a prepared plan.
+      { token: given, callSid, callSidAuthenticated: true, to, params: custom, now: new Date() },
       "dynamic_url",
     );
     let token: string | undefined;
     let toStore: PreparedPlan | undefined;
-    if (resolved.by === "token") {
-      token = given;
-    } else if (resolved.by === "call_sid") {
-      // Found by call SID: hand the stream a token of its own for the same plan.
+    if (resolved.by === "token" || resolved.by === "call_sid") {
+      // The stream gets a token of its own for the same plan: the one given here is spent.
       toStore = resolved.prepared;
     } else if (resolved.by === "route" || Object.keys(custom).length > 0) {
       const fromRoute = resolved.by === "route" ? resolved.prepared : undefined;

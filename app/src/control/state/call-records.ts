@@ -6,8 +6,10 @@
  *   call:{CallSid}:transfer   the agent's transfer decision (written by the client tool)
  *   call:{CallSid}:active     the call is on a bridge right now (written when its plan is made)
  *   call:{CallSid}:outcome    how the call ended (written by the `ended` hook, after the summary)
- *   plan:{token}              a prepared plan: outbound call or dynamic-URL route (token in the URL)
- *   plan-sid:{CallSid}        the same plan, by Exotel's call SID (outbound calls)
+ *   plan:{token}              a prepared plan: outbound call or dynamic-URL route (token in the URL);
+ *                             taken, never just read: a token carries its plan to one stream only
+ *   plan-sid:{CallSid}        the same plan, by Exotel's call SID (outbound calls); read only for
+ *                             a SID from an authenticated party (see control/routing/resolve.ts)
  *
  * Every read and write is bounded by `timeoutMs`; values are JSON and read defensively.
  */
@@ -119,8 +121,20 @@ export class CallRecords {
     return this.put(`plan:${token}`, plan);
   }
 
-  getPlan(token: string): Promise<PreparedPlan | undefined> {
-    return this.get<PreparedPlan>(`plan:${token}`);
+  /** The plan under `token`, deleted as it is read: a leaked or replayed token finds nothing. */
+  async takePlan(token: string): Promise<PreparedPlan | undefined> {
+    const key = `plan:${token}`;
+    if (this.local === undefined)
+      return parse<PreparedPlan>(await withTimeout(this.store.take(key), this.timeoutMs, "take plan"));
+    const mine = await this.local.take(key);
+    try {
+      const shared = await withTimeout(this.store.take(key), this.timeoutMs, "take plan");
+      // Taken elsewhere first: this instance's copy must not honour it a second time.
+      return shared === undefined ? undefined : parse<PreparedPlan>(shared);
+    } catch (err) {
+      if (mine === undefined) throw err;
+      return parse<PreparedPlan>(mine);
+    }
   }
 
   async deletePlan(token: string): Promise<void> {

@@ -113,6 +113,12 @@ export class RedisStore implements StateStore {
     await (await this.clientReady).del(this.prefix + key);
   }
 
+  /** GETDEL (Redis 6.2+; Memorystore runs 7.x): atomic, so a token is honoured once across instances. */
+  async take(key: string): Promise<string | undefined> {
+    const v = await (await this.clientReady).getDel(this.prefix + key);
+    return v === null ? undefined : String(v);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
