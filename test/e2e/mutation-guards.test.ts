@@ -88,7 +88,7 @@ describe("mutation guards", () => {
       conv.sendAudio(tone(440, 8000, 400), conv.newEventId());
       await sock.waitFor((f) => f.some((x) => x.event === "media"), 5000, "agent audio");
       const media = sock.received.find((x) => x.event === "media");
-      assert.equal((media?.json as { stream_sid?: string }).stream_sid, sid);
+      assert.equal((media?.json as { stream_sid?: string } | undefined)?.stream_sid, sid);
       sock.sendStop();
       sock.close();
       const summary = await rig.bridge.logs.summary();
