@@ -103,16 +103,19 @@ export class LocalAgent {
   }
 
   /**
-   * Drops the records of past conversations, signed-URL requests and refusals, so a long run
-   * (soak, leak checks) does not keep every conversation alive. Open conversations are kept.
+   * Drops the records of finished conversations, signed-URL requests and refusals, so a long run
+   * (soak, leak checks) does not keep every conversation alive. Open conversations are kept, so
+   * close() still reaches them; a finished one is forgotten even if nextConversation() never
+   * handed it out.
    */
   forgetConversations(): void {
-    // Kept: conversations still open (close() must reach them) and those nextConversation() has not handed out yet.
-    const handed = this.conversationLog.slice(0, this.handedOut).filter((c) => c.closeInfo === undefined);
-    const unseen = this.conversationLog.slice(this.handedOut);
+    const open = this.conversationLog.filter((c) => c.closeInfo === undefined);
+    const handed = new Set(this.conversationLog.slice(0, this.handedOut));
+    // Handed-out ones first, so the first unseen open conversation is next in line.
+    const kept = [...open.filter((c) => handed.has(c)), ...open.filter((c) => !handed.has(c))];
+    this.handedOut = kept.filter((c) => handed.has(c)).length;
     this.conversationLog.length = 0;
-    this.conversationLog.push(...handed, ...unseen);
-    this.handedOut = handed.length;
+    this.conversationLog.push(...kept);
     this.signedUrlLog.length = 0;
     this.refusedLog.length = 0;
   }
