@@ -98,7 +98,8 @@ describe("a call on the passthrough path (pcm_8000 agent, 8 kHz stream)", () => 
     await conv.waitFor((c) => c.received.some(isPong), 2000, "pong");
     await sleep(0);
     const pong = conv.pongs.find((p) => p.eventId === id);
-    assert.ok(pong && (pong.rttMs ?? 0) < 100, `pong rtt ${pong?.rttMs}`);
+    // Answered at once on an idle machine; the bound only catches a pong that waits for something.
+    assert.ok(pong && pong.rttMs !== null && pong.rttMs < 1000, `pong rtt ${pong?.rttMs}`);
   });
 
   it("re-frames agent audio onto Exotel's grid, paced at real time, with a mark at the end", async () => {

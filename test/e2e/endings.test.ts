@@ -56,7 +56,8 @@ describe("the agent ends the call", () => {
       assert.equal(closed.by, "bridge");
       assert.equal(closed.code, 1000);
       // 2 s of audio, at most 400 ms of it queued ahead when the agent closed.
-      assert.ok(elapsed >= 1500 && elapsed < 3500, `Exotel closed after ${elapsed.toFixed(0)} ms`);
+      // The lower bound is the point (the queued audio played out); the upper one only catches a hang.
+      assert.ok(elapsed >= 1500 && elapsed < 6000, `Exotel closed after ${elapsed.toFixed(0)} ms`);
       const audio = Buffer.concat(
         sock.received
           .filter((f) => f.event === "media")
@@ -164,7 +165,7 @@ describe("agent failures end the call cleanly, with the reason", () => {
         const closed = await sock.closed;
         const elapsed = performance.now() - t;
         assert.equal(closed.by, "bridge", "the bridge closes Exotel so the flow moves on");
-        assert.ok(elapsed < 3000, `Exotel closed after ${elapsed.toFixed(0)} ms`);
+        assert.ok(elapsed < 6000, `Exotel closed after ${elapsed.toFixed(0)} ms`);
         const summary = await rig.bridge.logs.summary();
         assert.equal(summary.end_reason, c.reason);
         assert.match(String(summary.end_detail), c.detail);

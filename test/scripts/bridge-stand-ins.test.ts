@@ -57,9 +57,11 @@ describe("simulated Exotel -> bridge -> local test agent", () => {
         break;
       }
     }
-    // The bridge forwards the first frame at once (design: within 5 ms); allow for the loopback.
+    // Never before it was sent; the bridge forwards the first frame at once (a few ms on an idle
+    // machine), the upper bound allows a busy one. Where it lands is checked exactly just below:
+    // at the moment it arrived.
     assert.ok(
-      onset >= sentAt - 5 && onset <= sentAt + 40,
+      onset >= sentAt - 5 && onset <= sentAt + 500,
       `tone at ${onset} ms, sent at ${sentAt.toFixed(0)} ms`,
     );
     assert.ok(

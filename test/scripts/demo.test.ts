@@ -35,7 +35,8 @@ it("npm run demo passes headless with no credentials", { timeout: 90_000 }, asyn
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
   const seconds = (performance.now() - started) / 1000;
   assert.equal(code, 0, `demo exited ${code}\n--- stdout\n${stdout}\n--- stderr\n${stderr}`);
-  assert.ok(seconds < 60, `demo took ${seconds.toFixed(1)} s`);
+  // About 25 s of call plus start-up; a busy machine adds start-up time, not call time.
+  assert.ok(seconds < 80, `demo took ${seconds.toFixed(1)} s`);
   assert.match(stdout, /LOCAL TEST AGENT/);
   assert.match(stdout, /Demo OK/);
   assert.ok(!stdout.includes("\u001b["), "no terminal escapes when stdout is not a TTY");

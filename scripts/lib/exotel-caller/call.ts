@@ -36,7 +36,7 @@ export class ExotelCall {
   private readonly timeline: Buffer;
   private readonly segments: Array<{ startMs: number; endMs: number }>;
   private readonly startedAt = new Date();
-  private readonly events: CallReport["timeline"] = [];
+  private readonly events: Array<CallReport["timeline"][number]> = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   private hungUp = false;
   private startSent = false;

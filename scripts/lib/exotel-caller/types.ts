@@ -83,7 +83,7 @@ export interface CallTurn {
 export interface CallReport {
   readonly ok: boolean;
   /** Why the call counts as failed (empty when ok). */
-  readonly failures: string[];
+  readonly failures: readonly string[];
   readonly url: string;
   readonly sampleRate: ExotelSampleRate;
   readonly streamSid: string;
@@ -94,7 +94,7 @@ export interface CallReport {
   /** From `start` to the first agent audio received. */
   readonly firstAgentAudioMs: number | null;
   readonly durationMs: number;
-  readonly turns: CallTurn[];
+  readonly turns: readonly CallTurn[];
   readonly latency: {
     readonly count: number;
     readonly minMs: number | null;
@@ -110,16 +110,16 @@ export interface CallReport {
   };
   readonly frames: {
     readonly mediaReceived: number;
-    readonly sizes: Record<string, number>;
+    readonly sizes: Readonly<Record<string, number>>;
     readonly violations: number;
-    readonly violationSamples: FrameViolation[];
-    readonly otherEvents: Record<string, number>;
+    readonly violationSamples: readonly FrameViolation[];
+    readonly otherEvents: Readonly<Record<string, number>>;
   };
   /** Most audio queued ahead of the playhead at any time (pacing check; Exotel wants a few hundred ms). */
   readonly maxQueuedAheadMs: number;
   readonly marks: { readonly received: number; readonly echoed: number };
   readonly clears: number;
-  readonly interruptions: Array<{
+  readonly interruptions: ReadonlyArray<{
     readonly atMs: number;
     readonly droppedMs: number;
     readonly reactionMs: number | null;
@@ -134,7 +134,11 @@ export interface CallReport {
     /** Hang-up cause when the caller ended: "hangup_after", "idle", "max_duration", "ctrl_c", ... */
     readonly cause?: string;
   };
-  readonly timeline: Array<{ readonly atMs: number; readonly event: string; readonly detail?: string }>;
+  readonly timeline: ReadonlyArray<{
+    readonly atMs: number;
+    readonly event: string;
+    readonly detail?: string;
+  }>;
 }
 
 export interface CallAudio {

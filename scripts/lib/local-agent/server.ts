@@ -36,9 +36,8 @@ function safeEqual(a: string, b: string): boolean {
 
 /** The running local test agent server. */
 export class LocalAgent {
-  /** HTTP origin, e.g. http://127.0.0.1:43121 (use as ELEVENLABS_BASE_URL). */
-  url = "";
-  port = 0;
+  private origin = "";
+  private listenPort = 0;
   readonly agentIds: readonly string[];
   private readonly conversationLog: AgentConversation[] = [];
   private readonly signedUrlLog: Array<{ agentId: string; status: number }> = [];
@@ -67,16 +66,25 @@ export class LocalAgent {
       });
     });
     const addr = this.server.address() as AddressInfo;
-    this.port = addr.port;
+    this.listenPort = addr.port;
     const shownHost =
       host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
-    this.url = `http://${shownHost}:${addr.port}`;
+    this.origin = `http://${shownHost}:${addr.port}`;
     this.log(
       `listening on ${this.url} (NOT ElevenLabs) agents=${this.agentIds.join(",")} mode=${this.options.mode ?? "manual"} ` +
         `output=${this.options.outputFormat ?? "pcm_16000"} input=${this.options.inputFormat ?? "pcm_16000"} ` +
         `auth=${this.options.apiKey ? "api key + signed URL" : "public agent"}` +
         (this.options.failure ? ` failure=${this.options.failure.kind}` : ""),
     );
+  }
+
+  /** HTTP origin, e.g. http://127.0.0.1:43121 (use as ELEVENLABS_BASE_URL); set by listen(). */
+  get url(): string {
+    return this.origin;
+  }
+
+  get port(): number {
+    return this.listenPort;
   }
 
   /** Every conversation opened (since the last forgetConversations()). */
@@ -95,16 +103,19 @@ export class LocalAgent {
   }
 
   /**
-   * Drops the records of past conversations, signed-URL requests and refusals, so a long run
-   * (soak, leak checks) does not keep every conversation alive. Open conversations are kept.
+   * Drops the records of finished conversations, signed-URL requests and refusals, so a long run
+   * (soak, leak checks) does not keep every conversation alive. Open conversations are kept, so
+   * close() still reaches them; a finished one is forgotten even if nextConversation() never
+   * handed it out.
    */
   forgetConversations(): void {
-    // Kept: conversations still open (close() must reach them) and those nextConversation() has not handed out yet.
-    const handed = this.conversationLog.slice(0, this.handedOut).filter((c) => c.closeInfo === undefined);
-    const unseen = this.conversationLog.slice(this.handedOut);
+    const open = this.conversationLog.filter((c) => c.closeInfo === undefined);
+    const handed = new Set(this.conversationLog.slice(0, this.handedOut));
+    // Handed-out ones first, so the first unseen open conversation is next in line.
+    const kept = [...open.filter((c) => handed.has(c)), ...open.filter((c) => !handed.has(c))];
+    this.handedOut = kept.filter((c) => handed.has(c)).length;
     this.conversationLog.length = 0;
-    this.conversationLog.push(...handed, ...unseen);
-    this.handedOut = handed.length;
+    this.conversationLog.push(...kept);
     this.signedUrlLog.length = 0;
     this.refusedLog.length = 0;
   }
