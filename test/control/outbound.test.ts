@@ -26,6 +26,8 @@ const BEARER = "calls-api-token-0123456789abcdef";
 const API_KEY = "exo-api-key";
 const API_TOKEN = "exo-api-secret-token-42";
 const EXOPHONE = "08047491899";
+const STREAM_AUTH = "exokey:exo-stream-secret";
+const HOOK = "outbound-hook-token-0123456789";
 
 /** Exotel's Calls/connect, as far as the bridge uses it. */
 function exotelStandIn(): StandIn {
@@ -93,6 +95,10 @@ describe("outbound calls, flow mode", () => {
       EXOTEL_CALLER_ID: EXOPHONE,
       EXOTEL_APP_ID: "12345",
       ROUTING_TABLE_FILE: table,
+      // Flow mode with a static stream URL: the stream proves Exotel's credential, so its call SID
+      // may name the plan POST /calls prepared.
+      EXOTEL_BASIC_AUTH: STREAM_AUTH,
+      EXOTEL_WEBHOOK_TOKEN: HOOK,
     });
   });
   after(async () => {
@@ -169,6 +175,7 @@ describe("outbound calls, flow mode", () => {
     // Exotel connects the customer to the flow; the Voicebot applet streams with the same call SID.
     const { sock } = await dialStream({
       url: b.wsUrl,
+      basicAuth: STREAM_AUTH,
       callSid: "CAout0001",
       from: "+919876543210",
       to: EXOPHONE,
@@ -222,6 +229,10 @@ describe("outbound calls, flow mode", () => {
       EXOTEL_CALLER_ID: EXOPHONE,
       EXOTEL_APP_ID: "12345",
       ROUTING_TABLE_FILE: table,
+      // Flow mode with a static stream URL: the stream proves Exotel's credential, so its call SID
+      // may name the plan POST /calls prepared.
+      EXOTEL_BASIC_AUTH: STREAM_AUTH,
+      EXOTEL_WEBHOOK_TOKEN: HOOK,
     });
     try {
       const before = exotel.requests.length;

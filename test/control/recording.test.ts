@@ -126,6 +126,8 @@ describe("recording a real call", () => {
       ELEVENLABS_AGENT_ID: agent.agentIds[0] as string,
       RECORDINGS_DIR: path.join(dir, "recordings"),
       ROUTING_TABLE_FILE: routes,
+      // A routing table puts call control to work, so /exotel/* need their credential.
+      EXOTEL_WEBHOOK_TOKEN: "rec-hook-token-0123456789",
       PLAYOUT_LEAD_MS: "400",
     });
   });

@@ -44,6 +44,9 @@ const skip = binary === undefined ? "redis-server is not installed (apt-get inst
 const PASSWORD = "redis-auth-string-42";
 const BEARER = "calls-api-token-0123456789abcdef";
 const NUMBERS = "default=+918000000001,sales=+918000000002";
+/** Exotel's credentials: the token on the applet URLs, Basic on the stream (so a stream's SID is trusted). */
+const HOOK = "redis-hook-token-0123456789";
+const STREAM_AUTH = "exokey:exo-stream-secret";
 
 describe("RedisStore", { skip }, () => {
   let redis: RedisServer;
@@ -220,6 +223,8 @@ describe("two bridges sharing Redis", { skip }, () => {
       EXOTEL_API_BASE_URL: exotel.url,
       EXOTEL_CALLER_ID: "08047491899",
       EXOTEL_APP_ID: "777",
+      EXOTEL_WEBHOOK_TOKEN: HOOK,
+      EXOTEL_BASIC_AUTH: STREAM_AUTH,
     };
     a = await startBridge(shared);
     await (a.control.store as RedisStore).ready();
@@ -237,7 +242,7 @@ describe("two bridges sharing Redis", { skip }, () => {
   });
 
   it("A holds the call and decides the transfer; B answers Exotel's Passthru and Connect", async () => {
-    const { sock } = await dialStream({ url: a.wsUrl, callSid: "CAshared001" });
+    const { sock } = await dialStream({ url: a.wsUrl, basicAuth: STREAM_AUTH, callSid: "CAshared001" });
     const conv = await agent.nextConversation();
     await metadataSent(conv);
     conv.sendJson({
@@ -245,13 +250,17 @@ describe("two bridges sharing Redis", { skip }, () => {
       client_tool_call: { tool_name: "transfer_to_human", tool_call_id: "t1", parameters: { team: "sales" } },
     });
     await sock.closed;
-    const pass = await request(`${b.url}/exotel/passthru?CallSid=CAshared001&Stream%5BStatus%5D=completed`);
+    const pass = await request(
+      `${b.url}/exotel/passthru?token=${HOOK}&CallSid=CAshared001&Stream%5BStatus%5D=completed`,
+    );
     assert.equal(pass.status, 200);
     assert.equal(pass.text, "transfer");
-    const conn = await request(`${b.url}/exotel/connect?CallSid=CAshared001&CallTo=08047491899`);
+    const conn = await request(
+      `${b.url}/exotel/connect?token=${HOOK}&CallSid=CAshared001&CallTo=08047491899`,
+    );
     assert.deepEqual((conn.json as { destination: unknown }).destination, { numbers: ["+918000000002"] });
     // A call that ended with end_call on A is "finished" on B.
-    const second = await dialStream({ url: a.wsUrl, callSid: "CAshared002" });
+    const second = await dialStream({ url: a.wsUrl, basicAuth: STREAM_AUTH, callSid: "CAshared002" });
     const conv2 = await agent.nextConversation();
     await metadataSent(conv2);
     conv2.sendJson({
@@ -260,7 +269,7 @@ describe("two bridges sharing Redis", { skip }, () => {
     });
     conv2.close(1000);
     await second.sock.closed;
-    const pass2 = await request(`${b.url}/exotel/passthru?CallSid=CAshared002`);
+    const pass2 = await request(`${b.url}/exotel/passthru?token=${HOOK}&CallSid=CAshared002`);
     assert.equal(pass2.status, 302);
   });
 
@@ -276,7 +285,7 @@ describe("two bridges sharing Redis", { skip }, () => {
     });
     assert.equal(r.status, 201, r.text);
     assert.equal((r.json as { call_sid: string }).call_sid, "CAviaB00001");
-    const { sock } = await dialStream({ url: a.wsUrl, callSid: "CAviaB00001" });
+    const { sock } = await dialStream({ url: a.wsUrl, basicAuth: STREAM_AUTH, callSid: "CAviaB00001" });
     const conv = await agent.nextConversation();
     assert.equal(conv.agentId, "agent_sales");
     await conv.waitFor((c) => c.initiation !== undefined, 3000, "initiation");
@@ -295,7 +304,7 @@ describe("two bridges sharing Redis", { skip }, () => {
     await redis.stop();
     await sleep(100);
     const t0 = Date.now();
-    const { sock } = await dialStream({ url: a.wsUrl, callSid: "CAnoredis01" });
+    const { sock } = await dialStream({ url: a.wsUrl, basicAuth: STREAM_AUTH, callSid: "CAnoredis01" });
     const conv = await agent.nextConversation();
     await metadataSent(conv);
     assert.ok(Date.now() - t0 < 2000, "the plan lookup failed fast instead of holding the call");
@@ -311,7 +320,7 @@ describe("two bridges sharing Redis", { skip }, () => {
       "the caller is still transferred",
     );
     await sock.closed;
-    const pass = await request(`${a.httpUrl}/exotel/passthru?CallSid=CAnoredis01`);
+    const pass = await request(`${a.httpUrl}/exotel/passthru?token=${HOOK}&CallSid=CAnoredis01`);
     assert.equal(pass.status, 200, "answered from A's own copy");
     await a.logs.waitFor("state_store_down");
   });

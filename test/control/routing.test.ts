@@ -145,6 +145,7 @@ describe("routing table", () => {
     const log = createLogger("silent");
     const config = loadConfig({
       ELEVENLABS_AGENT_ID: "a1",
+      EXOTEL_WEBHOOK_TOKEN: "0123456789abcdef",
       ROUTING_TABLE: JSON.stringify({ routes: [{ name: "r1", agent_id: "x" }] }),
     });
     const control = buildControl({ config, log });
@@ -158,6 +159,7 @@ describe("routing table", () => {
     }
     const bad = loadConfig({
       ELEVENLABS_AGENT_ID: "a1",
+      EXOTEL_WEBHOOK_TOKEN: "0123456789abcdef",
       ROUTING_TABLE: "routes:\n  - name: a\n    match: { hours: 'x' }",
     });
     assert.match(
@@ -185,7 +187,13 @@ describe("routing table", () => {
           cwd: root,
           encoding: "utf8",
           timeout: 20_000,
-          env: { ...process.env, ELEVENLABS_AGENT_ID: "a1", ROUTING_TABLE_FILE: file, BRIDGE_PORT: "0" },
+          env: {
+            ...process.env,
+            ELEVENLABS_AGENT_ID: "a1",
+            ROUTING_TABLE_FILE: file,
+            BRIDGE_PORT: "0",
+            EXOTEL_WEBHOOK_TOKEN: "0123456789abcdef",
+          },
         },
         (err, _out, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stderr }),
       );
@@ -201,7 +209,7 @@ describe("routing table", () => {
 });
 
 describe("call-control configuration", () => {
-  const base = { ELEVENLABS_AGENT_ID: "a1" };
+  const base = { ELEVENLABS_AGENT_ID: "a1", EXOTEL_WEBHOOK_TOKEN: "0123456789abcdef" };
 
   it("names every missing piece of outbound configuration, without echoing secrets", () => {
     const message = configError(() =>
@@ -233,13 +241,13 @@ describe("call-control configuration", () => {
     assert.equal(tls.control.state.redisCaCert, pem);
   });
 
-  it("requires EXOTEL_WEBHOOK_TOKEN when dynamic URLs would carry the Basic credential", () => {
-    assert.match(
-      configError(() =>
-        loadConfig({ ...base, PUBLIC_BASE_URL: "https://b.example", EXOTEL_BASIC_AUTH: "k:t" }),
-      ),
-      /EXOTEL_WEBHOOK_TOKEN is required when PUBLIC_BASE_URL and EXOTEL_BASIC_AUTH are both set/,
-    );
+  it("takes either credential for /exotel/* (Basic alone protects the dynamic URL that carries it)", () => {
+    const basicOnly = loadConfig({
+      ELEVENLABS_AGENT_ID: "a1",
+      PUBLIC_BASE_URL: "https://b.example",
+      EXOTEL_BASIC_AUTH: "k:t",
+    });
+    assert.equal(basicOnly.control.webhookToken, undefined);
     const ok = loadConfig({
       ...base,
       PUBLIC_BASE_URL: "https://b.example/",
@@ -400,16 +408,20 @@ describe("routing through real calls and the dynamic URL", () => {
       `${b.httpUrl}/exotel/stream-url?CallSid=CAout9&CallTo=08047491899&CustomField=xbt_Outbound0123456789abcd%7Ccrm-1&token=${TOKEN}`,
     );
     const url = new URL((r.json as { url: string }).url);
-    assert.equal(url.searchParams.get("call_token"), "Outbound0123456789abcd");
+    // The CustomField token is spent; the stream gets a fresh one for the same plan.
+    const fresh = url.searchParams.get("call_token");
+    assert.ok(fresh && fresh !== "Outbound0123456789abcd");
+    assert.equal((await b.control.records.takePlan(fresh))?.agentId, "agent_night");
     assert.equal(url.searchParams.get("sample-rate"), "8000", "no route: STREAM_SAMPLE_RATE");
   });
 });
 
 describe("dynamic URL without a public base URL", () => {
+  const TOKEN = "dyn-hook-token-0123456789";
   it("answers 503 naming the missing setting", async () => {
-    const b = await startBridge({ ELEVENLABS_AGENT_ID: "a1" });
+    const b = await startBridge({ ELEVENLABS_AGENT_ID: "a1", EXOTEL_WEBHOOK_TOKEN: TOKEN });
     try {
-      const r = await request(`${b.httpUrl}/exotel/stream-url?CallSid=CA1`);
+      const r = await request(`${b.httpUrl}/exotel/stream-url?CallSid=CA1&token=${TOKEN}`);
       assert.equal(r.status, 503);
       assert.match((r.json as { message: string }).message, /PUBLIC_BASE_URL/);
     } finally {

@@ -31,13 +31,21 @@ function mediaBytes(frames: readonly ReceivedFrame[]): number {
   return n;
 }
 
+/** The credential Exotel's applets carry in these tests' URLs. */
+const HOOK = "xfer-hook-token-0123456789";
+
 describe("transfer to a human", () => {
   let agent: LocalAgent;
   let b: TestBridge;
 
   before(async () => {
     agent = await startAgent();
-    b = await startBridge({ ...agentEnv(agent), TRANSFER_NUMBERS: NUMBERS, TRANSFER_MAX_RINGING_S: "30" });
+    b = await startBridge({
+      ...agentEnv(agent),
+      TRANSFER_NUMBERS: NUMBERS,
+      TRANSFER_MAX_RINGING_S: "30",
+      EXOTEL_WEBHOOK_TOKEN: HOOK,
+    });
   });
   after(async () => {
     await b.close();
@@ -82,7 +90,7 @@ describe("transfer to a human", () => {
     assert.equal(summary.end_reason, "agent_transfer");
 
     const pass = await request(
-      `${b.httpUrl}/exotel/passthru?CallSid=CAxfer0001&CallFrom=09876543210&CallTo=08047491899&Direction=incoming&Stream%5BStatus%5D=completed&Stream%5BDisconnectedBy%5D=bot`,
+      `${b.httpUrl}/exotel/passthru?token=${HOOK}&CallSid=CAxfer0001&CallFrom=09876543210&CallTo=08047491899&Direction=incoming&Stream%5BStatus%5D=completed&Stream%5BDisconnectedBy%5D=bot`,
     );
     assert.equal(pass.status, 200);
     assert.equal(pass.text, "transfer");
@@ -91,7 +99,7 @@ describe("transfer to a human", () => {
     assert.equal(logged.disconnected_by, "bot");
 
     const conn = await request(
-      `${b.httpUrl}/exotel/connect?CallSid=CAxfer0001&CallFrom=09876543210&CallTo=08047491899&Direction=incoming&Extra=1`,
+      `${b.httpUrl}/exotel/connect?token=${HOOK}&CallSid=CAxfer0001&CallFrom=09876543210&CallTo=08047491899&Direction=incoming&Extra=1`,
     );
     assert.equal(conn.status, 200);
     assert.deepEqual(conn.json, {
@@ -141,7 +149,7 @@ describe("transfer to a human", () => {
     await conv.waitFor((c) => c.toolResults.length === 3, 3000, "third tool result");
     assert.equal((conv.toolResults[2] as { is_error: boolean }).is_error, false);
     await sock.closed;
-    const conn = await request(`${b.httpUrl}/exotel/connect?CallSid=CAxfer0002`);
+    const conn = await request(`${b.httpUrl}/exotel/connect?token=${HOOK}&CallSid=CAxfer0002`);
     assert.deepEqual((conn.json as { destination: unknown }).destination, { numbers: ["08000000004"] });
   });
 
@@ -168,7 +176,7 @@ describe("transfer to a human", () => {
     assert.ok(mediaBytes(sock.received) >= 12_800, "the whole 800 ms goodbye was sent");
     // Passthru may come before the bridge has written the outcome: it waits for it.
     const pass = await request(
-      `${b.httpUrl}/exotel/passthru?CallSid=CAend00001&Stream%5BStatus%5D=completed`,
+      `${b.httpUrl}/exotel/passthru?token=${HOOK}&CallSid=CAend00001&Stream%5BStatus%5D=completed`,
     );
     assert.equal(pass.status, 302);
     assert.equal(pass.text, "finished");
@@ -185,22 +193,24 @@ describe("transfer to a human", () => {
       });
     }, 400);
     const t0 = Date.now();
-    const pass = await request(`${b.httpUrl}/exotel/passthru?CallSid=CAslow0001`);
+    const pass = await request(`${b.httpUrl}/exotel/passthru?token=${HOOK}&CallSid=CAslow0001`);
     assert.equal(pass.status, 200);
     assert.ok(Date.now() - t0 >= 350, "waited for the decision");
 
     const t1 = Date.now();
-    const unknown = await request(`${b.httpUrl}/exotel/passthru?CallSid=CAnever0001`);
+    const unknown = await request(`${b.httpUrl}/exotel/passthru?token=${HOOK}&CallSid=CAnever0001`);
     assert.equal(unknown.status, 302);
     assert.ok(Date.now() - t1 < 300, "no wait for a call no bridge knows");
   });
 
   it("Connect without a decision rings the default destination", async () => {
-    const conn = await request(`${b.httpUrl}/exotel/connect?CallSid=CAnodecision&CallFrom=x&CallTo=y`);
+    const conn = await request(
+      `${b.httpUrl}/exotel/connect?token=${HOOK}&CallSid=CAnodecision&CallFrom=x&CallTo=y`,
+    );
     assert.equal(conn.status, 200);
     assert.deepEqual((conn.json as { destination: unknown }).destination, { numbers: ["+918000000001"] });
     // POST with a form body works the same.
-    const post = await request(`${b.httpUrl}/exotel/connect`, {
+    const post = await request(`${b.httpUrl}/exotel/connect?token=${HOOK}`, {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded" },
       body: "CallSid=CAnodecision&CallTo=y",

@@ -116,6 +116,13 @@ export function buildControl(options: ControlOptions): Control {
     },
     "call control ready",
   );
+  if (c.outbound?.appId !== undefined && config.exotel.basicAuth === undefined)
+    // A stream's call SID is trusted only from an authenticated stream (routing/resolve.ts).
+    log.warn(
+      { event: "outbound_plan_by_sid_off" },
+      "flow-mode outbound calls: without EXOTEL_BASIC_AUTH a stream's call SID cannot name its plan; " +
+        "use the dynamic URL (/exotel/stream-url) in the flow's Voicebot applet",
+    );
 
   return {
     hooks,
