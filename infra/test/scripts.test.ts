@@ -7,8 +7,30 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, describe, it } from "node:test";
+import { MANAGED_SECRETS } from "../config";
 
 const ROOT = path.resolve(__dirname, "..", "..");
+const SECRETS_FILE = "managed-secrets.json";
+
+/** The tail of the URN the program gives a managed credential's secret version. */
+function versionUrnTail(env: string): string {
+  const slug = env.toLowerCase().replace(/_/g, "-");
+  return `exotel-bridge:infra:BridgeSecrets$gcp:secretmanager/secretVersion:SecretVersion::secrets-${slug}-version`;
+}
+
+/** A value the bridge (and so the stack) accepts for each managed key. */
+const GOOD_VALUES: Record<string, string> = {
+  elevenlabsApiKey: "sk_rotated_0123",
+  elevenlabsAgentId: "agent_rotated_0123",
+  exotelBasicAuth: "newkey:newtoken",
+  elevenlabsWebhookSecret: "wsec_rotated_0123",
+  adminToken: "admin-rotated-0123456789abcdef",
+  consoleBasicAuth: "ops:new-console-password",
+  callsApiToken: "calls-rotated-0123456789abcdef",
+  exotelApiKey: "exo-key-rotated",
+  exotelApiToken: "exo-token-rotated",
+  exotelWebhookToken: "hook-rotated-0123456789",
+};
 const temps: string[] = [];
 after(() => {
   for (const dir of temps) fs.rmSync(dir, { recursive: true, force: true });
@@ -60,6 +82,9 @@ function sandbox(opts: { stackFile?: string; stack?: string; tools?: string[] } 
   for (const script of ["deploy.sh", "rotate-secret.sh"]) {
     fs.copyFileSync(path.join(ROOT, "scripts", script), path.join(repo, "scripts", script));
   }
+  // The list of managed credentials rotate-secret.sh reads (shared with infra/config.ts).
+  fs.mkdirSync(path.join(repo, "infra"));
+  fs.copyFileSync(path.join(ROOT, "infra", SECRETS_FILE), path.join(repo, "infra", SECRETS_FILE));
   fs.writeFileSync(path.join(repo, `Pulumi.${opts.stack ?? "prod"}.yaml`), opts.stackFile ?? FILLED_STACK);
   for (const [pkg, version] of [
     ["@pulumi/pulumi", "3.276.0"],
@@ -88,8 +113,7 @@ function sandbox(opts: { stackFile?: string; stack?: string; tools?: string[] } 
   const stackUrn = "urn:pulumi:prod::exotel-bridge";
   const urns = [
     `${stackUrn}::pulumi:pulumi:Stack::exotel-bridge-prod`,
-    `${stackUrn}::exotel-bridge:infra:BridgeSecrets$gcp:secretmanager/secretVersion:SecretVersion::secrets-elevenlabs-api-key-version`,
-    `${stackUrn}::exotel-bridge:infra:BridgeSecrets$gcp:secretmanager/secretVersion:SecretVersion::secrets-elevenlabs-agent-id-version`,
+    ...Object.values(MANAGED_SECRETS).map((s) => `${stackUrn}::${versionUrnTail(s.env)}`),
     `${stackUrn}::exotel-bridge:infra:BridgeImage$docker-build:index:Image::bridge-image`,
     `${stackUrn}::exotel-bridge:infra:BridgeService$gcp:cloudrunv2/service:Service::bridge-service`,
   ];
@@ -297,8 +321,42 @@ describe("scripts/rotate-secret.sh", () => {
     }
   });
 
+  it("rotates every credential the stack manages, each by its own secret version", () => {
+    assert.deepEqual(Object.keys(GOOD_VALUES).sort(), Object.keys(MANAGED_SECRETS).sort());
+    const urn = "urn:pulumi:prod::exotel-bridge::";
+    for (const [key, spec] of Object.entries(MANAGED_SECRETS)) {
+      const value = GOOD_VALUES[key] as string;
+      const r = run(sandbox(), "rotate-secret.sh", ["-s", "prod", "-y", key], {}, `${value}\n`);
+      assert.equal(r.status, 0, `${key}: ${r.stderr}`);
+      assert.deepEqual(r.calls.slice(0, 4), [
+        `pulumi config set --stack prod --secret ${key}`,
+        `pulumi stdin ${value}`,
+        "pulumi stack export --stack prod",
+        `pulumi up --stack prod --target ${urn}${versionUrnTail(spec.env)} ` +
+          `--target ${urn}exotel-bridge:infra:BridgeService$gcp:cloudrunv2/service:Service::bridge-service --yes`,
+      ]);
+      assert.ok(!r.stdout.includes(value) && !r.stderr.includes(value), `${key}: the value is never printed`);
+    }
+  });
+
+  it("lists the managed keys in its help, and refuses a value the bridge would refuse", () => {
+    const help = run(sandbox(), "rotate-secret.sh", ["--help"]);
+    for (const key of Object.keys(MANAGED_SECRETS)) assert.match(help.stdout, new RegExp(`\\b${key}\\b`));
+    const short = run(sandbox(), "rotate-secret.sh", ["-s", "prod", "adminToken"], {}, "short-token");
+    assert.equal(short.status, 1);
+    assert.match(short.stderr, /adminToken must be 16-512 printable characters/);
+    assert.ok(!short.stderr.includes("short-token"), "the refused value is not echoed");
+    assert.ok(!short.calls.some((c) => c.startsWith("pulumi")), "nothing stored");
+    const console = run(sandbox(), "rotate-secret.sh", ["-s", "prod", "consoleBasicAuth"], {}, "nocolon");
+    assert.equal(console.status, 1);
+    assert.match(console.stderr, /user:password/);
+  });
+
   it("rejects unknown keys, empty values and a Basic-auth value without a colon", () => {
-    assert.equal(run(sandbox(), "rotate-secret.sh", ["somethingElse"], {}, "x").status, 2);
+    const unknown = run(sandbox(), "rotate-secret.sh", ["somethingElse"], {}, "x");
+    assert.equal(unknown.status, 2);
+    assert.match(unknown.stderr, /"somethingElse" is not a credential this stack manages/);
+    assert.deepEqual(unknown.calls, []);
     const empty = run(sandbox(), "rotate-secret.sh", ["elevenlabsApiKey"], {}, "");
     assert.equal(empty.status, 1);
     assert.match(empty.stderr, /empty value/);
