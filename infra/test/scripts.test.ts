@@ -64,6 +64,10 @@ case "$name $*" in
   "pulumi stack export"*) cat "$FAKE_EXPORT" ;;
   "pulumi stack output serviceUrl"*) echo "https://exotel-bridge-prod-abc-el.a.run.app" ;;
   "pulumi stack output exotelStreamUrl"*) echo "wss://exotel-bridge-prod-abc-el.a.run.app/media" ;;
+  "pulumi stack output consoleUrl"*)
+    # Like the real CLI: an output the stack does not export is an error.
+    [[ -n "\${FAKE_CONSOLE_URL:-}" ]] || { echo "error: current stack does not have output property 'consoleUrl'" >&2; exit 1; }
+    echo "$FAKE_CONSOLE_URL" ;;
   "gcloud auth application-default print-access-token") echo "ya29.token" ;;
 esac
 exit 0
@@ -160,9 +164,28 @@ describe("scripts/deploy.sh", () => {
       "pulumi up --stack prod --yes",
       "pulumi stack output serviceUrl --stack prod",
       "pulumi stack output exotelStreamUrl --stack prod",
+      "pulumi stack output consoleUrl --stack prod",
       "curl -fsS --retry 10 --retry-delay 3 --retry-all-errors https://exotel-bridge-prod-abc-el.a.run.app/health",
     ];
     assert.deepEqual(r.calls, expectedOrder);
+  });
+
+  it("tells the operator where health, details, metrics and (when exported) the console are", () => {
+    const without = run(sandbox(), "deploy.sh", ["--stack", "prod", "--yes"]);
+    assert.equal(without.status, 0, without.stderr);
+    assert.match(
+      without.stdout,
+      /Health \(public\):\s+https:\/\/exotel-bridge-prod-abc-el\.a\.run\.app\/health\n/,
+    );
+    assert.match(
+      without.stdout,
+      /\/health\/details and \/metrics, with "Authorization: Bearer <adminToken>"/,
+    );
+    assert.doesNotMatch(without.stdout + without.stderr, /console/i, "no console line, no CLI error shown");
+    const url = "https://exotel-bridge-prod-abc-el.a.run.app/console";
+    const withConsole = run(sandbox(), "deploy.sh", ["--stack", "prod", "--yes"], { FAKE_CONSOLE_URL: url });
+    assert.equal(withConsole.status, 0, withConsole.stderr);
+    assert.ok(withConsole.stdout.includes(`Live call console:  ${url} (HTTP Basic auth`), withConsole.stdout);
   });
 
   it("calls nothing from outside on a path ending in z (Cloud Run's front end keeps those)", () => {
