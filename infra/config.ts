@@ -328,7 +328,7 @@ export function loadConfig(): BridgeConfig {
         "(pulumi config set --secret exotelBasicAuth key:token) or exotel-bridge:exotelAllowedCidrs, or both",
     );
   }
-  // Unset: /metrics and /health/details answer 401 to everyone (/health stays public and bare).
+  // Unset: /metrics and /health/details are refused to everyone (/health stays public and bare).
   const adminToken = cfg.getSecret("adminToken");
   // The console shows live transcripts and callers' numbers. Without a credential of its own the
   // bridge falls back to EXOTEL_BASIC_AUTH, which is written into the Exotel applet's stream URL and
