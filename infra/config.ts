@@ -53,6 +53,17 @@ export const CALL_CONTROL_SECRETS = {
   exotelWebhookToken: "EXOTEL_WEBHOOK_TOKEN",
 } as const;
 
+/**
+ * Bridge variables `bridgeEnv` may not set on Cloud Run, with the reason. Every request reaches the
+ * container through Google's front end, so an address rule for /metrics cannot tell a scraper from
+ * anyone on the internet (and this stack runs no collector inside the instance): the admin token is
+ * the way in.
+ */
+export const REFUSED_ENV: Readonly<Record<string, string>> = {
+  METRICS_ALLOWED_CIDRS:
+    "cannot tell a scraper from the public behind Cloud Run's front end; set adminToken and scrape with it",
+};
+
 /** One credential the stack takes from Pulumi secret config and hands the bridge through Secret Manager. */
 export interface ManagedSecret {
   /** The bridge variable it becomes (and, in kebab case, the secret's id suffix). */
@@ -463,6 +474,8 @@ export function loadConfig(): BridgeConfig {
     for (const [name, value] of Object.entries(rawEnv as Record<string, unknown>)) {
       if (!/^[A-Z][A-Z0-9_]{0,63}$/.test(name)) {
         problems.push(`exotel-bridge:bridgeEnv: "${name}" is not an environment variable name`);
+      } else if (REFUSED_ENV[name] !== undefined) {
+        problems.push(`exotel-bridge:bridgeEnv: ${name} ${REFUSED_ENV[name]}`);
       } else if (MANAGED_ENV.has(name)) {
         problems.push(`exotel-bridge:bridgeEnv: ${name} is set by the stack itself (use its own config key)`);
       } else if (/KEY|TOKEN|SECRET|PASSWORD|AUTH/.test(name)) {

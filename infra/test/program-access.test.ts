@@ -219,6 +219,21 @@ describe("access configuration", () => {
     assert.ok(!found.join("\n").includes("too short") && !found.join("\n").includes("nocolonpassword"));
   });
 
+  it("refuses an address rule for /metrics: behind Cloud Run's front end only the admin token works", () => {
+    assert.deepEqual(
+      problems({ "exotel-bridge:bridgeEnv": JSON.stringify({ METRICS_ALLOWED_CIDRS: "0.0.0.0/0" }) }),
+      [
+        "exotel-bridge:bridgeEnv: METRICS_ALLOWED_CIDRS cannot tell a scraper from the public behind Cloud Run's " +
+          "front end; set adminToken and scrape with it",
+      ],
+    );
+    // The bridge's other new plain settings pass through bridgeEnv.
+    const cfg = load({
+      "exotel-bridge:bridgeEnv": JSON.stringify({ HTTP_REQUEST_TIMEOUT_MS: 20000, MAX_CONNECTIONS: 400 }),
+    });
+    assert.deepEqual(cfg.bridgeEnv, { HTTP_REQUEST_TIMEOUT_MS: "20000", MAX_CONNECTIONS: "400" });
+  });
+
   it("reads the admin token and the console credential as secrets", async () => {
     const cfg = load({
       "exotel-bridge:adminToken": VALUES.adminToken as string,

@@ -18,6 +18,7 @@ interface InfraConfig {
   readonly CALLER_NUMBER_LOG_MODES: readonly string[];
   readonly TRANSCRIPT_LOG_MODES: readonly string[];
   readonly MANAGED_SECRETS: Readonly<Record<string, { readonly env: string }>>;
+  readonly REFUSED_ENV: Readonly<Record<string, string>>;
   readonly ELEVENLABS_REGIONS: readonly string[];
   readonly EXOTEL_SAMPLE_RATES: readonly number[];
   readonly LOG_LEVELS: readonly string[];
@@ -32,6 +33,7 @@ const {
   CALLER_NUMBER_LOG_MODES,
   TRANSCRIPT_LOG_MODES: INFRA_TRANSCRIPT_LOG_MODES,
   MANAGED_SECRETS,
+  REFUSED_ENV,
   ELEVENLABS_REGIONS,
   EXOTEL_SAMPLE_RATES,
   LOG_LEVELS: INFRA_LOG_LEVELS,
@@ -76,8 +78,8 @@ describe("infra/config.ts agrees with the bridge's configuration", () => {
     }
   });
 
-  it("every variable the stack manages is one the bridge reads", () => {
-    const unknown = sorted(MANAGED_ENV).filter((n) => !ENV_NAMES.has(n));
+  it("every variable the stack manages or refuses is one the bridge reads", () => {
+    const unknown = sorted([...MANAGED_ENV, ...Object.keys(REFUSED_ENV)]).filter((n) => !ENV_NAMES.has(n));
     assert.deepEqual(unknown, [], `infra manages variables the bridge never reads: ${unknown.join(", ")}`);
   });
 
