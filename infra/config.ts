@@ -2,6 +2,7 @@
 // reported at once (one line each, naming the key), and the result is frozen. Defaults carry their
 // reason next to them. Keys live under the project namespace (`exotel-bridge:<key>`) except the
 // provider's own `gcp:project` and `gcp:region`.
+import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
@@ -16,6 +17,12 @@ export const EXOTEL_SAMPLE_RATES = [8000, 16000, 24000] as const;
 
 /** pino levels the bridge accepts in `LOG_LEVEL`. */
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+/** `LOG_CALLER_NUMBERS` values the bridge accepts (app/src/privacy.ts). */
+export const CALLER_NUMBER_LOG_MODES = ["masked", "full"] as const;
+
+/** `LOG_TRANSCRIPTS` values the bridge accepts (app/src/privacy.ts). */
+export const TRANSCRIPT_LOG_MODES = ["off", "summary", "lines"] as const;
 
 /** What the log sink routes to the call-log bucket. */
 export const LOG_ROUTINGS = ["summaries", "all"] as const;
@@ -46,6 +53,36 @@ export const CALL_CONTROL_SECRETS = {
   exotelWebhookToken: "EXOTEL_WEBHOOK_TOKEN",
 } as const;
 
+/**
+ * Bridge variables `bridgeEnv` may not set on Cloud Run, with the reason. Every request reaches the
+ * container through Google's front end, so an address rule for /metrics cannot tell a scraper from
+ * anyone on the internet (and this stack runs no collector inside the instance): the admin token is
+ * the way in.
+ */
+export const REFUSED_ENV: Readonly<Record<string, string>> = {
+  METRICS_ALLOWED_CIDRS:
+    "cannot tell a scraper from the public behind Cloud Run's front end; set adminToken and scrape with it",
+};
+
+/** One credential the stack takes from Pulumi secret config and hands the bridge through Secret Manager. */
+export interface ManagedSecret {
+  /** The bridge variable it becomes (and, in kebab case, the secret's id suffix). */
+  readonly env: string;
+  /** What a value must match (the bridge's own rule), so a revision that could never start is refused here. */
+  readonly shape?: string;
+  /** Said after the key when the shape does not match; never the value. */
+  readonly problem?: string;
+}
+
+/**
+ * Every credential the stack manages, by config key. JSON rather than TypeScript so that
+ * scripts/rotate-secret.sh reads the same list: a key added here can be rotated at once, and the two
+ * can never disagree about which keys exist or what shape their values take.
+ */
+export const MANAGED_SECRETS: Readonly<Record<string, ManagedSecret>> = JSON.parse(
+  readFileSync(path.join(__dirname, "managed-secrets.json"), "utf8"),
+);
+
 /** Variables the stack sets itself: `bridgeEnv` may not set them. */
 export const MANAGED_ENV = new Set([
   "PORT",
@@ -64,7 +101,12 @@ export const MANAGED_ENV = new Set([
   "RECORDINGS_BUCKET",
   "ROUTING_TABLE",
   "ELEVENLABS_WEBHOOK_SECRET",
+  "CONSOLE_ENABLED",
+  "LOG_CALLER_NUMBERS",
+  "LOG_TRANSCRIPTS",
+  "LOG_FORMAT",
   ...Object.values(CALL_CONTROL_SECRETS),
+  ...Object.values(MANAGED_SECRETS).map((s) => s.env),
 ]);
 
 export interface SecretValues {
@@ -76,6 +118,10 @@ export interface SecretValues {
   exotelBasicAuth?: pulumi.Output<string>;
   /** ElevenLabs post-call webhook signing secret (ELEVENLABS_WEBHOOK_SECRET); absent = no webhook route. */
   elevenlabsWebhookSecret?: pulumi.Output<string>;
+  /** Bearer token for /metrics and /health/details (ADMIN_TOKEN); absent = nobody gets them. */
+  adminToken?: pulumi.Output<string>;
+  /** `user:password` for the live call console (CONSOLE_BASIC_AUTH). */
+  consoleBasicAuth?: pulumi.Output<string>;
   /** Call-control credentials that are set, keyed by the bridge variable (CALLS_API_TOKEN...). */
   callControl: Readonly<Record<string, pulumi.Output<string>>>;
 }
@@ -92,6 +138,17 @@ export interface BridgeConfig {
   readonly exotelAllowedCidrs?: string;
   readonly sampleRate?: number;
   readonly logLevel: string;
+  /** What the bridge's logs may hold about callers (LOG_CALLER_NUMBERS, LOG_TRANSCRIPTS). */
+  readonly privacy: {
+    readonly callerNumbers: (typeof CALLER_NUMBER_LOG_MODES)[number];
+    readonly transcripts: (typeof TRANSCRIPT_LOG_MODES)[number];
+  };
+  /** Live call console at /console (CONSOLE_ENABLED). */
+  readonly console: {
+    readonly enabled: boolean;
+    /** On and with a credential (its own, or Exotel's on a non-production stack): /console answers. */
+    readonly reachable: boolean;
+  };
   /** Calls per instance (MAX_CONCURRENT_CALLS). */
   readonly concurrency: number;
   /** Cloud Run's per-instance request limit: the calls plus headroom for health checks and callbacks. */
@@ -196,14 +253,13 @@ export function loadConfig(): BridgeConfig {
   }
   // The bridge validates these at start-up too; checking here stops a revision that could never start.
   // Problems name the key only, never the value.
-  if (/\s/.test(cfg.get("elevenlabsApiKey") ?? "")) {
-    problems.push("exotel-bridge:elevenlabsApiKey must not contain whitespace");
+  for (const [key, spec] of Object.entries(MANAGED_SECRETS)) {
+    const raw = cfg.get(key);
+    if (raw !== undefined && spec.shape !== undefined && !new RegExp(spec.shape).test(raw)) {
+      problems.push(`exotel-bridge:${key} ${spec.problem ?? "has the wrong shape"}`);
+    }
   }
   const basicAuth = cfg.getSecret("exotelBasicAuth");
-  const basicAuthRaw = cfg.get("exotelBasicAuth");
-  if (basicAuthRaw !== undefined && !/^[^:]+:.+$/.test(basicAuthRaw)) {
-    problems.push('exotel-bridge:exotelBasicAuth must look like "key:token"');
-  }
 
   const elevenlabsRegion = cfg.get("elevenlabsRegion") ?? "default"; // the bridge's own default
   if (!(ELEVENLABS_REGIONS as readonly string[]).includes(elevenlabsRegion)) {
@@ -283,6 +339,32 @@ export function loadConfig(): BridgeConfig {
         "(pulumi config set --secret exotelBasicAuth key:token) or exotel-bridge:exotelAllowedCidrs, or both",
     );
   }
+  // Unset: /metrics and /health/details are refused to everyone (/health stays public and bare).
+  const adminToken = cfg.getSecret("adminToken");
+  // The console shows live transcripts and callers' numbers. Without a credential of its own the
+  // bridge falls back to EXOTEL_BASIC_AUTH, which is written into the Exotel applet's stream URL and
+  // so known to everyone who can open the Exotel flow: fine for a developer's stack, not for
+  // production. So production leaves the console off (CONSOLE_ENABLED=false) unless consoleBasicAuth
+  // is set, and refuses to turn it on with Exotel's credential.
+  const consoleBasicAuth = cfg.getSecret("consoleBasicAuth");
+  const consoleEnabled = cfg.getBoolean("consoleEnabled") ?? (consoleBasicAuth !== undefined || !production);
+  if (production && consoleEnabled && consoleBasicAuth === undefined) {
+    problems.push(
+      "exotel-bridge:consoleEnabled needs exotel-bridge:consoleBasicAuth on a production stack " +
+        "(pulumi config set --secret consoleBasicAuth user:password): Exotel's credential is shared with Exotel",
+    );
+  }
+  // The bridge's own defaults: numbers masked, no transcript text. Whatever is logged lands in the
+  // call-log bucket for logRetentionDays, so widening either is a decision about personal data.
+  const logCallerNumbers = cfg.get("logCallerNumbers") ?? "masked";
+  if (!(CALLER_NUMBER_LOG_MODES as readonly string[]).includes(logCallerNumbers)) {
+    problems.push(`exotel-bridge:logCallerNumbers must be one of ${CALLER_NUMBER_LOG_MODES.join(", ")}`);
+  }
+  const logTranscripts = cfg.get("logTranscripts") ?? "off";
+  if (!(TRANSCRIPT_LOG_MODES as readonly string[]).includes(logTranscripts)) {
+    problems.push(`exotel-bridge:logTranscripts must be one of ${TRANSCRIPT_LOG_MODES.join(", ")}`);
+  }
+
   // For organisations whose policy (domain restricted sharing) forbids allUsers bindings: Google's
   // recommended way to make a service public is to disable the invoker IAM check instead.
   const invokerIamDisabled = cfg.getBoolean("invokerIamDisabled") ?? false;
@@ -336,9 +418,6 @@ export function loadConfig(): BridgeConfig {
   const memoryPercent = readInt(cfg, "alertMemoryPercent", 85, problems);
   inRange("alertMemoryPercent", memoryPercent, 1, 100, problems);
   const webhookSecret = cfg.getSecret("elevenlabsWebhookSecret");
-  if (/\s/.test(cfg.get("elevenlabsWebhookSecret") ?? "")) {
-    problems.push("exotel-bridge:elevenlabsWebhookSecret must not contain whitespace");
-  }
 
   // Off by default: recording calls is a decision (consent, storage) a deployment makes explicitly.
   const recordings = cfg.getBoolean("recordings") ?? false;
@@ -395,6 +474,8 @@ export function loadConfig(): BridgeConfig {
     for (const [name, value] of Object.entries(rawEnv as Record<string, unknown>)) {
       if (!/^[A-Z][A-Z0-9_]{0,63}$/.test(name)) {
         problems.push(`exotel-bridge:bridgeEnv: "${name}" is not an environment variable name`);
+      } else if (REFUSED_ENV[name] !== undefined) {
+        problems.push(`exotel-bridge:bridgeEnv: ${name} ${REFUSED_ENV[name]}`);
       } else if (MANAGED_ENV.has(name)) {
         problems.push(`exotel-bridge:bridgeEnv: ${name} is set by the stack itself (use its own config key)`);
       } else if (/KEY|TOKEN|SECRET|PASSWORD|AUTH/.test(name)) {
@@ -422,6 +503,28 @@ export function loadConfig(): BridgeConfig {
     if (value !== undefined) callControl[envName] = value;
   }
 
+  // The bridge refuses to start when call control is on and its /exotel/* routes (transfer numbers,
+  // transfer decisions, stream URLs) would have no credential: refuse that here, before a revision that
+  // could never start.
+  const callControlUses = [
+    ...(stateStore === "redis" ? ["stateStore redis (REDIS_URL)"] : []),
+    ...(routingTable !== undefined ? ["routingTable"] : []),
+    ...(callControl.CALLS_API_TOKEN !== undefined ? ["callsApiToken"] : []),
+    ...["TRANSFER_NUMBERS", "TRANSFER_ON_FAILURE", "PUBLIC_BASE_URL"]
+      .filter((n) => bridgeEnv[n] !== undefined && bridgeEnv[n] !== "false")
+      .map((n) => `bridgeEnv ${n}`),
+  ];
+  if (
+    callControlUses.length > 0 &&
+    basicAuth === undefined &&
+    callControl.EXOTEL_WEBHOOK_TOKEN === undefined
+  ) {
+    problems.push(
+      `exotel-bridge:exotelWebhookToken (or exotelBasicAuth) is required with ${callControlUses.join(", ")}: ` +
+        "call control's /exotel/* routes always need a credential (pulumi config set --secret exotelWebhookToken)",
+    );
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   const secrets: SecretValues = {
@@ -433,6 +536,8 @@ export function loadConfig(): BridgeConfig {
   };
   if (basicAuth !== undefined) secrets.exotelBasicAuth = basicAuth;
   if (webhookSecret !== undefined) secrets.elevenlabsWebhookSecret = webhookSecret;
+  if (adminToken !== undefined) secrets.adminToken = adminToken;
+  if (consoleBasicAuth !== undefined) secrets.consoleBasicAuth = consoleBasicAuth;
 
   const repoRoot = path.resolve(__dirname, "..");
   return deepFreeze({
@@ -447,6 +552,14 @@ export function loadConfig(): BridgeConfig {
     ...(exotelAllowedCidrs !== undefined && exotelAllowedCidrs.trim() !== "" ? { exotelAllowedCidrs } : {}),
     ...(sampleRate !== undefined ? { sampleRate } : {}),
     logLevel,
+    privacy: {
+      callerNumbers: logCallerNumbers as (typeof CALLER_NUMBER_LOG_MODES)[number],
+      transcripts: logTranscripts as (typeof TRANSCRIPT_LOG_MODES)[number],
+    },
+    console: {
+      enabled: consoleEnabled,
+      reachable: consoleEnabled && (consoleBasicAuth !== undefined || basicAuth !== undefined),
+    },
     concurrency,
     requestConcurrency,
     production,

@@ -70,6 +70,12 @@ for (const [envName, value] of Object.entries(cfg.secrets.callControl)) secretIn
 if (cfg.secrets.elevenlabsWebhookSecret !== undefined) {
   secretInputs.push({ envName: "ELEVENLABS_WEBHOOK_SECRET", value: cfg.secrets.elevenlabsWebhookSecret });
 }
+if (cfg.secrets.adminToken !== undefined) {
+  secretInputs.push({ envName: "ADMIN_TOKEN", value: cfg.secrets.adminToken });
+}
+if (cfg.secrets.consoleBasicAuth !== undefined) {
+  secretInputs.push({ envName: "CONSOLE_BASIC_AUTH", value: cfg.secrets.consoleBasicAuth });
+}
 
 // Call recordings: a private bucket the runtime identity may only create objects in.
 const recordings =
@@ -128,6 +134,12 @@ const env: Record<string, string> = {
   // with a 503 itself, and health checks and callbacks still get through.
   MAX_CONCURRENT_CALLS: String(cfg.concurrency),
   DRAIN_TIMEOUT_MS: String(cfg.drainTimeoutMs),
+  // Stated even where it is the bridge's default, so the service spec says what its logs may hold.
+  LOG_CALLER_NUMBERS: cfg.privacy.callerNumbers,
+  LOG_TRANSCRIPTS: cfg.privacy.transcripts,
+  // The sink, the exclusion and the log-based metrics all read jsonPayload: never pretty text.
+  LOG_FORMAT: "json",
+  CONSOLE_ENABLED: String(cfg.console.enabled),
 };
 if (cfg.allowedAgentIds !== undefined) env.ELEVENLABS_ALLOWED_AGENT_IDS = cfg.allowedAgentIds;
 if (cfg.exotelAllowedCidrs !== undefined) {
@@ -222,5 +234,7 @@ export const postCallWebhookUrl =
   cfg.secrets.elevenlabsWebhookSecret !== undefined
     ? service.url.apply((u) => `${u}/webhooks/elevenlabs/post-call`)
     : undefined;
+/** The live call console (HTTP Basic auth), when it is on and has a credential. */
+export const consoleUrl = cfg.console.reachable ? service.url.apply((u) => `${u}/console`) : undefined;
 /** Private address of the Memorystore instance, when `stateStore` is redis. */
 export const stateStoreHost = state?.host;

@@ -129,6 +129,8 @@ pulumi up --stack "$stack" ${yes:+--yes}
 
 service_url="$(pulumi stack output serviceUrl --stack "$stack")"
 stream_url="$(pulumi stack output exotelStreamUrl --stack "$stack")"
+# Only a stack whose console is on and has a credential exports it.
+console_url="$(pulumi stack output consoleUrl --stack "$stack" 2>/dev/null || true)"
 
 # /health, never /healthz: Cloud Run's front end reserves paths ending in "z" and answers them itself,
 # so from outside /healthz never reaches the bridge (the probes inside Cloud Run are not affected).
@@ -143,6 +145,13 @@ cat <<EOF
 Deployed stack '$stack'.
   Service URL:        $service_url
   Exotel stream URL:  $stream_url
+  Health (public):    $service_url/health
+  Details, metrics:   $service_url/health/details and /metrics, with "Authorization: Bearer <adminToken>"
+EOF
+if [[ -n "$console_url" ]]; then
+  echo "  Live call console:  $console_url (HTTP Basic auth: consoleBasicAuth, else exotelBasicAuth)"
+fi
+cat <<EOF
 
 Paste the stream URL into the Voicebot applet of your Exotel flow.
 EOF

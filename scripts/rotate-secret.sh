@@ -5,7 +5,9 @@
 # The old version is disabled, not destroyed: Secret Manager keeps it restorable for 7 days, so a
 # rollback to the previous revision works after `gcloud secrets versions enable`.
 #
-#   scripts/rotate-secret.sh [--stack dev] [--yes] [--config-only] elevenlabsApiKey|elevenlabsAgentId|exotelBasicAuth
+#   scripts/rotate-secret.sh [--stack dev] [--yes] [--config-only] <key>
+#
+#   <key>          any credential the stack manages (listed below, from infra/managed-secrets.json)
 #
 #   --config-only  only store the new value; commit and push it, and CI's next deploy rolls it out
 #                  (for teams where only CI deploys).
@@ -15,7 +17,12 @@
 #   printf '%s' "$NEW_KEY" | scripts/rotate-secret.sh --stack prod --yes elevenlabsApiKey
 # CI deploys main with the Pulumi.<stack>.yaml committed there: commit and push the changed file
 # right after, or CI's next deploy puts the old value back. Revoke the old credential after that.
+# exotelBasicAuth and exotelWebhookToken are also in Exotel's applet URLs: change those in the same minute.
 set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+# The one list of managed credentials, shared with infra/config.ts: config key -> bridge variable and shape.
+secrets_file="$root/infra/managed-secrets.json"
 
 stack="${PULUMI_STACK:-dev}"
 yes=""
@@ -25,6 +32,9 @@ config_only=""
 # The comment block under the shebang, and nothing after it.
 usage() {
   awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"
+  printf '\nKeys: %s\n' "$(SECRETS_FILE="$secrets_file" node -e '
+    const list = JSON.parse(require("fs").readFileSync(process.env.SECRETS_FILE, "utf8"));
+    process.stdout.write(Object.keys(list).join(" "));' 2>/dev/null || echo "(infra/managed-secrets.json not readable)")"
 }
 
 die() {
@@ -51,14 +61,14 @@ while [[ $# -gt 0 ]]; do
       usage
       exit 0
       ;;
-    elevenlabsApiKey | elevenlabsAgentId | exotelBasicAuth)
+    -*)
+      usage >&2
+      exit 2
+      ;;
+    *)
       [[ -z "$key" ]] || die "one key at a time"
       key="$1"
       shift
-      ;;
-    *)
-      usage >&2
-      exit 2
       ;;
   esac
 done
@@ -67,7 +77,19 @@ done
   exit 2
 }
 
-cd "$(dirname "$0")/.."
+# "<ENV_NAME>\t<shape>\t<problem>" of the key, or exit 2 for a key the stack does not manage.
+spec="$(KEY="$key" SECRETS_FILE="$secrets_file" node -e '
+  const list = JSON.parse(require("fs").readFileSync(process.env.SECRETS_FILE, "utf8"));
+  const s = Object.hasOwn(list, process.env.KEY) ? list[process.env.KEY] : undefined;
+  if (!s) process.exit(2);
+  process.stdout.write([s.env, s.shape ?? "", s.problem ?? ""].join("\t"));')" || {
+  printf 'rotate-secret: "%s" is not a credential this stack manages\n\n' "$key" >&2
+  usage >&2
+  exit 2
+}
+IFS=$'\t' read -r env_name shape problem <<<"$spec"
+
+cd "$root"
 command -v pulumi >/dev/null 2>&1 || die "pulumi not found: install the Pulumi CLI"
 # The Node.js 24 that npm ci installs runs the program (the Pulumi SDK needs 22 or newer).
 PATH="$PWD/node_modules/.bin:$PATH"
@@ -90,8 +112,12 @@ else
   IFS= read -r value || [[ -n "$value" ]] || true
 fi
 [[ -n "$value" ]] || die "empty value: nothing changed"
-if [[ "$key" == "exotelBasicAuth" && "$value" != *:* ]]; then
-  die "exotelBasicAuth must look like key:token"
+# The bridge's own rule for this value (the stack refuses it too); the value goes to node on stdin.
+if [[ -n "$shape" ]] && ! printf '%s' "$value" | SHAPE="$shape" node -e '
+  let v = ""; process.stdin.on("data", (d) => (v += d)).on("end", () => {
+    process.exit(new RegExp(process.env.SHAPE).test(v) ? 0 : 1);
+  });'; then
+  die "$key $problem: nothing changed"
 fi
 
 # On stdin again: `pulumi config set` reads the value from there when none is given.
@@ -109,11 +135,6 @@ EOF
 fi
 
 # The URNs of this credential's secret version and of the Cloud Run service, from the deployed state.
-case "$key" in
-  elevenlabsApiKey) env_name="ELEVENLABS_API_KEY" ;;
-  elevenlabsAgentId) env_name="ELEVENLABS_AGENT_ID" ;;
-  exotelBasicAuth) env_name="EXOTEL_BASIC_AUTH" ;;
-esac
 slug="$(printf '%s' "$env_name" | tr 'A-Z_' 'a-z-')"
 # shellcheck disable=SC2016 # JavaScript, not shell: the template literal is for node
 targets="$(pulumi stack export --stack "$stack" | SLUG="$slug" node -e '

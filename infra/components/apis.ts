@@ -11,7 +11,7 @@ export const REQUIRED_APIS: Readonly<Record<string, string>> = {
   "iam.googleapis.com": "the runtime service account",
   "cloudresourcemanager.googleapis.com": "project-level IAM bindings",
   "logging.googleapis.com": "call-log bucket and sink",
-  "monitoring.googleapis.com": "metric writes from the runtime service account",
+  "monitoring.googleapis.com": "dashboard, alert policies and Cloud Run's own metrics",
 };
 
 export interface ProjectApisArgs {

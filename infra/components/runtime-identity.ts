@@ -1,12 +1,14 @@
-// The identity the bridge runs as: a dedicated service account with only the project-level roles
-// every instance needs (write logs, write metrics). Access to individual resources (each secret;
+// The identity the bridge runs as: a dedicated service account with only the project-level role
+// every instance needs (write logs). No metric writer: the bridge never calls Cloud Monitoring (its
+// /metrics is a Prometheus page nobody on Cloud Run scrapes) and the stack's metrics are log-based,
+// computed by Cloud Logging from the log entries. Access to individual resources (each secret;
 // the recordings bucket or the state store) is granted by the component that owns
 // the resource, on that resource alone, to `member`.
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 
 /** Project-level roles of the runtime identity; nothing else is granted at project level. */
-export const RUNTIME_PROJECT_ROLES = ["roles/logging.logWriter", "roles/monitoring.metricWriter"] as const;
+export const RUNTIME_PROJECT_ROLES = ["roles/logging.logWriter"] as const;
 
 export interface RuntimeIdentityArgs {
   project: pulumi.Input<string>;

@@ -9,7 +9,7 @@ export interface DeployerFeatures {
   readonly stateStore: "memory" | "redis";
   /** A Cloud Storage bucket for call recordings, with a bucket-level grant. */
   readonly recordings: boolean;
-  /** Log-based metrics, dashboard, alert policies, notification channel, analytics bucket + link. */
+  /** Log-based metrics, dashboard, alert policies and the email notification channel. */
   readonly monitoring: boolean;
 }
 
@@ -32,7 +32,7 @@ export const BASE_ROLES: readonly RoleNeed[] = [
   { role: "roles/resourcemanager.projectIamAdmin", why: "the runtime account's project roles" },
   {
     role: "roles/logging.configWriter",
-    why: "call-log bucket and sink (and, with monitoring, log metrics and the BigQuery link)",
+    why: "call-log bucket, sink, _Default exclusion, BigQuery link; with monitoring, the log metrics",
   },
 ];
 
@@ -49,7 +49,9 @@ export const RECORDINGS_ROLES: readonly RoleNeed[] = [
 ];
 
 // Log-based metrics and the linked BigQuery dataset are logging config (roles/logging.configWriter,
-// already in the base set; creating the link needs logging.links.create, which that role holds).
+// already in the base set; creating the link needs logging.links.create, which that role holds; the
+// link is made with analytics, whatever `monitoring` says). Enabling bigquery.googleapis.com for it is
+// serviceusage, also in the base set.
 export const MONITORING_ROLES: readonly RoleNeed[] = [
   { role: "roles/monitoring.alertPolicyEditor", why: "alert policies (monitoring)" },
   { role: "roles/monitoring.dashboardEditor", why: "the dashboard (monitoring)" },

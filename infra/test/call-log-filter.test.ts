@@ -40,19 +40,20 @@ function toLogEntry(line: string): LogEntry {
 
 /**
  * Evaluates the subset of the Logging query language our filters use: comparisons
- * `path="value"` joined by AND. Anything else is refused, so a filter that grows beyond this
- * subset must teach the test first.
+ * `path="value"`, or `path=("a" OR "b")` (equal to any of them), joined by AND. Anything else is
+ * refused, so a filter that grows beyond this subset must teach the test first.
  */
 function matches(filter: string, entry: LogEntry): boolean {
   return filter.split(" AND ").every((term) => {
-    const m = /^([A-Za-z_.]+)="([^"]*)"$/.exec(term.trim());
+    const m = /^([A-Za-z_.]+)=(?:"([^"]*)"|\(("[^"]*"(?: OR "[^"]*")*)\))$/.exec(term.trim());
     if (!m) throw new Error(`filter term not understood by the test: ${term}`);
+    const wanted = m[2] !== undefined ? [m[2]] : (m[3] as string).split(" OR ").map((v) => v.slice(1, -1));
     let value: unknown = entry;
     for (const key of (m[1] as string).split(".")) {
       value =
         typeof value === "object" && value !== null ? (value as Record<string, unknown>)[key] : undefined;
     }
-    return value === m[2];
+    return typeof value === "string" && wanted.includes(value);
   });
 }
 

@@ -128,7 +128,7 @@ async function refusingAgent() {
 }
 
 before(async () => {
-  ({ END_REASONS } = await esm<{ END_REASONS: Record<string, unknown> }>("app/src/errors.ts"));
+  ({ END_REASONS } = await esm<{ END_REASONS: Record<string, unknown> }>("app/src/call-endings.ts"));
   const { ExotelSocket } = await esm<{ ExotelSocket: ExotelSocketClass }>("scripts/lib/exotel-caller.ts");
   const { deliver, SECRET, transcriptionBody } = await esm<Fixtures>("test/analysis/fixtures.ts");
   const { API_KEY, startBridge, startRig } = await esm<BridgeSupport>("test/support/bridge.ts");

@@ -7,7 +7,16 @@ import { before, describe, it } from "node:test";
 import { CALL_METRICS, metricFilter, metricType } from "../lib/call-metrics";
 import { GRID_COLUMNS } from "../lib/dashboard";
 import { callRecordsFilter } from "../lib/log-filter";
-import { ofType, PROJECT_ID, type ProgramRun, plain, runProgram, single, strings } from "./support/harness";
+import {
+  assertDeployerCanCreate,
+  ofType,
+  PROJECT_ID,
+  type ProgramRun,
+  plain,
+  runProgram,
+  single,
+  strings,
+} from "./support/harness";
 
 const SERVICE = "exotel-bridge-dev";
 const WEBHOOK_SECRET = "wsec_monitoring_test_9f8e7d";
@@ -311,6 +320,28 @@ describe("post-call webhook secret", () => {
     assert.ok(
       run.outputs.dashboardUrl?.value && String(run.outputs.dashboardUrl.value).includes(PROJECT_ID),
       "dashboard URL exported",
+    );
+  });
+});
+
+describe("deployer permissions with monitoring, an alert email and the linked dataset", () => {
+  it("grants a role for every monitoring resource, the BigQuery link and the APIs it enables", () => {
+    const types = new Set(run.resources.map((r) => r.type));
+    for (const type of [
+      "gcp:logging/metric:Metric",
+      "gcp:monitoring/dashboard:Dashboard",
+      "gcp:monitoring/alertPolicy:AlertPolicy",
+      "gcp:monitoring/notificationChannel:NotificationChannel",
+      "gcp:logging/linkedDataset:LinkedDataset",
+      "gcp:logging/projectExclusion:ProjectExclusion",
+      "gcp:projects/service:Service",
+    ]) {
+      assert.ok(types.has(type), `this run creates ${type}`);
+    }
+    assertDeployerCanCreate(run);
+    assert.throws(
+      () => assertDeployerCanCreate(run, { stateStore: "memory", recordings: false, monitoring: false }),
+      /needs roles\/monitoring\./,
     );
   });
 });

@@ -39,13 +39,29 @@ describe("program with required config only", () => {
     assert.equal(ofType(run, "gcp:secretmanager/secretIamMember:SecretIamMember").length, 2);
     const names = (container.envs as { name: string }[]).map((e) => e.name).sort();
     assert.deepEqual(names, [
+      "CONSOLE_ENABLED",
       "DRAIN_TIMEOUT_MS",
       "ELEVENLABS_AGENT_ID",
       "ELEVENLABS_API_KEY",
       "ELEVENLABS_REGION",
+      "LOG_CALLER_NUMBERS",
+      "LOG_FORMAT",
       "LOG_LEVEL",
+      "LOG_TRANSCRIPTS",
       "MAX_CONCURRENT_CALLS",
     ]);
+  });
+
+  it("states the bridge's privacy defaults and JSON logs, and exports no console without a credential", () => {
+    const env = (name: string) =>
+      (container.envs as { name: string; value?: string }[]).find((e) => e.name === name)?.value;
+    assert.equal(env("LOG_CALLER_NUMBERS"), "masked");
+    assert.equal(env("LOG_TRANSCRIPTS"), "off");
+    assert.equal(env("LOG_FORMAT"), "json", "the sink and the log-based metrics read jsonPayload");
+    // A dev stack leaves the console on, but with no credential at all the bridge serves no console.
+    assert.equal(env("CONSOLE_ENABLED"), "true");
+    assert.equal(run.outputs.consoleUrl, undefined);
+    assert.equal(env("ADMIN_TOKEN"), undefined);
   });
 
   it("sizes the service with the defaults: 80 calls, and 20 more requests for checks and callbacks", () => {

@@ -293,11 +293,20 @@ describe("IAM: least privilege", () => {
       });
   });
 
+  it("gives the runtime identity one project role, log writing, and no metric writer", () => {
+    // The bridge writes to stdout only and the stack's metrics are log-based: Cloud Monitoring is
+    // never called with the runtime identity, so roles/monitoring.metricWriter would be unused power.
+    const sa = `serviceAccount:${saEmail}`;
+    const projectRoles = grants.filter((g) => g.member === sa && g.on === PROJECT_ID).map((g) => g.role);
+    assert.deepEqual(projectRoles, ["roles/logging.logWriter"]);
+    assert.ok(!grants.some((g) => /monitoring/.test(g.role)), "no monitoring role for anyone");
+  });
+
   it("binds only additive IAM members, never authoritative bindings or policies", () => {
     for (const g of grants) assert.match(g.type, /IamMember|IAMMember/, g.type);
   });
 
-  it("grants exactly: accessor per secret, log and metric writer to the runtime SA; public invoke", () => {
+  it("grants exactly: accessor per secret, log writer to the runtime SA; public invoke", () => {
     const sa = `serviceAccount:${saEmail}`;
     const secret = (env: string) => `projects/${PROJECT_ID}/secrets/${SERVICE}-${env}`;
     const expected: Grant[] = [
@@ -310,12 +319,6 @@ describe("IAM: least privilege", () => {
       {
         type: "gcp:projects/iAMMember:IAMMember",
         role: "roles/logging.logWriter",
-        member: sa,
-        on: PROJECT_ID,
-      },
-      {
-        type: "gcp:projects/iAMMember:IAMMember",
-        role: "roles/monitoring.metricWriter",
         member: sa,
         on: PROJECT_ID,
       },
@@ -363,7 +366,14 @@ describe("call log sink", () => {
 
 describe("deployer permissions", () => {
   it("grants the deployer a role for every kind of resource this stack creates", () => {
-    assertDeployerCanCreate(run, { stateStore: "memory", recordings: false, monitoring: false });
+    // Monitoring is on by default: its metrics, dashboard and alert policies are created too.
+    assert.ok(ofType(run, "gcp:monitoring/dashboard:Dashboard").length === 1);
+    assertDeployerCanCreate(run);
+    assert.throws(
+      () => assertDeployerCanCreate(run, { stateStore: "memory", recordings: false, monitoring: false }),
+      /needs roles\/monitoring\./,
+      "without the monitoring roles this stack would hit a 403",
+    );
   });
 });
 

@@ -7,8 +7,30 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, describe, it } from "node:test";
+import { MANAGED_SECRETS } from "../config";
 
 const ROOT = path.resolve(__dirname, "..", "..");
+const SECRETS_FILE = "managed-secrets.json";
+
+/** The tail of the URN the program gives a managed credential's secret version. */
+function versionUrnTail(env: string): string {
+  const slug = env.toLowerCase().replace(/_/g, "-");
+  return `exotel-bridge:infra:BridgeSecrets$gcp:secretmanager/secretVersion:SecretVersion::secrets-${slug}-version`;
+}
+
+/** A value the bridge (and so the stack) accepts for each managed key. */
+const GOOD_VALUES: Record<string, string> = {
+  elevenlabsApiKey: "sk_rotated_0123",
+  elevenlabsAgentId: "agent_rotated_0123",
+  exotelBasicAuth: "newkey:newtoken",
+  elevenlabsWebhookSecret: "wsec_rotated_0123",
+  adminToken: "admin-rotated-0123456789abcdef",
+  consoleBasicAuth: "ops:new-console-password",
+  callsApiToken: "calls-rotated-0123456789abcdef",
+  exotelApiKey: "exo-key-rotated",
+  exotelApiToken: "exo-token-rotated",
+  exotelWebhookToken: "hook-rotated-0123456789",
+};
 const temps: string[] = [];
 after(() => {
   for (const dir of temps) fs.rmSync(dir, { recursive: true, force: true });
@@ -42,6 +64,10 @@ case "$name $*" in
   "pulumi stack export"*) cat "$FAKE_EXPORT" ;;
   "pulumi stack output serviceUrl"*) echo "https://exotel-bridge-prod-abc-el.a.run.app" ;;
   "pulumi stack output exotelStreamUrl"*) echo "wss://exotel-bridge-prod-abc-el.a.run.app/media" ;;
+  "pulumi stack output consoleUrl"*)
+    # Like the real CLI: an output the stack does not export is an error.
+    [[ -n "\${FAKE_CONSOLE_URL:-}" ]] || { echo "error: current stack does not have output property 'consoleUrl'" >&2; exit 1; }
+    echo "$FAKE_CONSOLE_URL" ;;
   "gcloud auth application-default print-access-token") echo "ya29.token" ;;
 esac
 exit 0
@@ -60,6 +86,9 @@ function sandbox(opts: { stackFile?: string; stack?: string; tools?: string[] } 
   for (const script of ["deploy.sh", "rotate-secret.sh"]) {
     fs.copyFileSync(path.join(ROOT, "scripts", script), path.join(repo, "scripts", script));
   }
+  // The list of managed credentials rotate-secret.sh reads (shared with infra/config.ts).
+  fs.mkdirSync(path.join(repo, "infra"));
+  fs.copyFileSync(path.join(ROOT, "infra", SECRETS_FILE), path.join(repo, "infra", SECRETS_FILE));
   fs.writeFileSync(path.join(repo, `Pulumi.${opts.stack ?? "prod"}.yaml`), opts.stackFile ?? FILLED_STACK);
   for (const [pkg, version] of [
     ["@pulumi/pulumi", "3.276.0"],
@@ -88,8 +117,7 @@ function sandbox(opts: { stackFile?: string; stack?: string; tools?: string[] } 
   const stackUrn = "urn:pulumi:prod::exotel-bridge";
   const urns = [
     `${stackUrn}::pulumi:pulumi:Stack::exotel-bridge-prod`,
-    `${stackUrn}::exotel-bridge:infra:BridgeSecrets$gcp:secretmanager/secretVersion:SecretVersion::secrets-elevenlabs-api-key-version`,
-    `${stackUrn}::exotel-bridge:infra:BridgeSecrets$gcp:secretmanager/secretVersion:SecretVersion::secrets-elevenlabs-agent-id-version`,
+    ...Object.values(MANAGED_SECRETS).map((s) => `${stackUrn}::${versionUrnTail(s.env)}`),
     `${stackUrn}::exotel-bridge:infra:BridgeImage$docker-build:index:Image::bridge-image`,
     `${stackUrn}::exotel-bridge:infra:BridgeService$gcp:cloudrunv2/service:Service::bridge-service`,
   ];
@@ -136,9 +164,28 @@ describe("scripts/deploy.sh", () => {
       "pulumi up --stack prod --yes",
       "pulumi stack output serviceUrl --stack prod",
       "pulumi stack output exotelStreamUrl --stack prod",
+      "pulumi stack output consoleUrl --stack prod",
       "curl -fsS --retry 10 --retry-delay 3 --retry-all-errors https://exotel-bridge-prod-abc-el.a.run.app/health",
     ];
     assert.deepEqual(r.calls, expectedOrder);
+  });
+
+  it("tells the operator where health, details, metrics and (when exported) the console are", () => {
+    const without = run(sandbox(), "deploy.sh", ["--stack", "prod", "--yes"]);
+    assert.equal(without.status, 0, without.stderr);
+    assert.match(
+      without.stdout,
+      /Health \(public\):\s+https:\/\/exotel-bridge-prod-abc-el\.a\.run\.app\/health\n/,
+    );
+    assert.match(
+      without.stdout,
+      /\/health\/details and \/metrics, with "Authorization: Bearer <adminToken>"/,
+    );
+    assert.doesNotMatch(without.stdout + without.stderr, /console/i, "no console line, no CLI error shown");
+    const url = "https://exotel-bridge-prod-abc-el.a.run.app/console";
+    const withConsole = run(sandbox(), "deploy.sh", ["--stack", "prod", "--yes"], { FAKE_CONSOLE_URL: url });
+    assert.equal(withConsole.status, 0, withConsole.stderr);
+    assert.ok(withConsole.stdout.includes(`Live call console:  ${url} (HTTP Basic auth`), withConsole.stdout);
   });
 
   it("calls nothing from outside on a path ending in z (Cloud Run's front end keeps those)", () => {
@@ -297,8 +344,42 @@ describe("scripts/rotate-secret.sh", () => {
     }
   });
 
+  it("rotates every credential the stack manages, each by its own secret version", () => {
+    assert.deepEqual(Object.keys(GOOD_VALUES).sort(), Object.keys(MANAGED_SECRETS).sort());
+    const urn = "urn:pulumi:prod::exotel-bridge::";
+    for (const [key, spec] of Object.entries(MANAGED_SECRETS)) {
+      const value = GOOD_VALUES[key] as string;
+      const r = run(sandbox(), "rotate-secret.sh", ["-s", "prod", "-y", key], {}, `${value}\n`);
+      assert.equal(r.status, 0, `${key}: ${r.stderr}`);
+      assert.deepEqual(r.calls.slice(0, 4), [
+        `pulumi config set --stack prod --secret ${key}`,
+        `pulumi stdin ${value}`,
+        "pulumi stack export --stack prod",
+        `pulumi up --stack prod --target ${urn}${versionUrnTail(spec.env)} ` +
+          `--target ${urn}exotel-bridge:infra:BridgeService$gcp:cloudrunv2/service:Service::bridge-service --yes`,
+      ]);
+      assert.ok(!r.stdout.includes(value) && !r.stderr.includes(value), `${key}: the value is never printed`);
+    }
+  });
+
+  it("lists the managed keys in its help, and refuses a value the bridge would refuse", () => {
+    const help = run(sandbox(), "rotate-secret.sh", ["--help"]);
+    for (const key of Object.keys(MANAGED_SECRETS)) assert.match(help.stdout, new RegExp(`\\b${key}\\b`));
+    const short = run(sandbox(), "rotate-secret.sh", ["-s", "prod", "adminToken"], {}, "short-token");
+    assert.equal(short.status, 1);
+    assert.match(short.stderr, /adminToken must be 16-512 printable characters/);
+    assert.ok(!short.stderr.includes("short-token"), "the refused value is not echoed");
+    assert.ok(!short.calls.some((c) => c.startsWith("pulumi")), "nothing stored");
+    const console = run(sandbox(), "rotate-secret.sh", ["-s", "prod", "consoleBasicAuth"], {}, "nocolon");
+    assert.equal(console.status, 1);
+    assert.match(console.stderr, /user:password/);
+  });
+
   it("rejects unknown keys, empty values and a Basic-auth value without a colon", () => {
-    assert.equal(run(sandbox(), "rotate-secret.sh", ["somethingElse"], {}, "x").status, 2);
+    const unknown = run(sandbox(), "rotate-secret.sh", ["somethingElse"], {}, "x");
+    assert.equal(unknown.status, 2);
+    assert.match(unknown.stderr, /"somethingElse" is not a credential this stack manages/);
+    assert.deepEqual(unknown.calls, []);
     const empty = run(sandbox(), "rotate-secret.sh", ["elevenlabsApiKey"], {}, "");
     assert.equal(empty.status, 1);
     assert.match(empty.stderr, /empty value/);

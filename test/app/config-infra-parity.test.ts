@@ -10,10 +10,15 @@ import { describe, it } from "node:test";
 import { STREAM_SAMPLE_RATES } from "../../app/src/config/control.js";
 import { ENV_NAMES, isSecretEnv, LOG_LEVELS } from "../../app/src/config.js";
 import { REGION_HOSTS } from "../../app/src/elevenlabs/hosts.js";
+import { NUMBER_LOG_MODES, TRANSCRIPT_LOG_MODES } from "../../app/src/privacy.js";
 
 /** What this test reads from infra/config.ts. */
 interface InfraConfig {
   readonly CALL_CONTROL_SECRETS: Readonly<Record<string, string>>;
+  readonly CALLER_NUMBER_LOG_MODES: readonly string[];
+  readonly TRANSCRIPT_LOG_MODES: readonly string[];
+  readonly MANAGED_SECRETS: Readonly<Record<string, { readonly env: string }>>;
+  readonly REFUSED_ENV: Readonly<Record<string, string>>;
   readonly ELEVENLABS_REGIONS: readonly string[];
   readonly EXOTEL_SAMPLE_RATES: readonly number[];
   readonly LOG_LEVELS: readonly string[];
@@ -25,6 +30,10 @@ interface InfraConfig {
 const infraConfigUrl = new URL("../../infra/config.ts", import.meta.url).href;
 const {
   CALL_CONTROL_SECRETS,
+  CALLER_NUMBER_LOG_MODES,
+  TRANSCRIPT_LOG_MODES: INFRA_TRANSCRIPT_LOG_MODES,
+  MANAGED_SECRETS,
+  REFUSED_ENV,
   ELEVENLABS_REGIONS,
   EXOTEL_SAMPLE_RATES,
   LOG_LEVELS: INFRA_LOG_LEVELS,
@@ -46,8 +55,31 @@ describe("infra/config.ts agrees with the bridge's configuration", () => {
     assert.deepEqual(sorted(INFRA_LOG_LEVELS), sorted(LOG_LEVELS));
   });
 
-  it("every variable the stack manages is one the bridge reads", () => {
-    const unknown = sorted(MANAGED_ENV).filter((n) => !ENV_NAMES.has(n));
+  it("privacy modes (LOG_CALLER_NUMBERS, LOG_TRANSCRIPTS)", () => {
+    assert.deepEqual(sorted(CALLER_NUMBER_LOG_MODES), sorted(NUMBER_LOG_MODES));
+    assert.deepEqual(sorted(INFRA_TRANSCRIPT_LOG_MODES), sorted(TRANSCRIPT_LOG_MODES));
+  });
+
+  it("every credential the stack keeps in Secret Manager is a bridge variable never echoed", () => {
+    const envs = Object.values(MANAGED_SECRETS).map((s) => s.env);
+    for (const name of [
+      "ADMIN_TOKEN",
+      "CONSOLE_BASIC_AUTH",
+      "ELEVENLABS_WEBHOOK_SECRET",
+      "EXOTEL_WEBHOOK_TOKEN",
+    ]) {
+      assert.ok(envs.includes(name), `infra/managed-secrets.json lists ${name}`);
+    }
+    for (const name of envs) {
+      assert.ok(ENV_NAMES.has(name), `${name} is not a bridge variable`);
+      // ELEVENLABS_AGENT_ID is an id, kept in Secret Manager only to rotate with the key.
+      if (name !== "ELEVENLABS_AGENT_ID")
+        assert.ok(isSecretEnv(name), `${name} would be echoed in a configuration error`);
+    }
+  });
+
+  it("every variable the stack manages or refuses is one the bridge reads", () => {
+    const unknown = sorted([...MANAGED_ENV, ...Object.keys(REFUSED_ENV)]).filter((n) => !ENV_NAMES.has(n));
     assert.deepEqual(unknown, [], `infra manages variables the bridge never reads: ${unknown.join(", ")}`);
   });
 

@@ -3,7 +3,12 @@
 // imported; each test file runs in its own process, so one program run per file.
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { type DeployerFeatures, deployerRoles, roleForType } from "../../lib/deployer-roles";
+import {
+  type DeployerFeatures,
+  deployerRoles,
+  featuresFromStackConfig,
+  roleForType,
+} from "../../lib/deployer-roles";
 
 export const PROJECT_ID = "bridge-test-project";
 export const PROJECT_NUMBER = "123456789012";
@@ -41,6 +46,8 @@ export interface Recorded {
 }
 
 export interface ProgramRun {
+  /** The stack config the program ran with (keys as in Pulumi.<stack>.yaml). */
+  config: Readonly<Record<string, string>>;
   resources: Recorded[];
   invokes: { token: string; inputs: Record<string, unknown> }[];
   exports: Record<string, unknown>;
@@ -263,7 +270,7 @@ export async function runProgram(config: Record<string, string>, secretKeys: str
     stableFor = resources.length === last ? stableFor + 1 : 0;
     last = resources.length;
   }
-  return { resources, invokes, exports, outputs };
+  return { config, resources, invokes, exports, outputs };
 }
 
 export function ofType(run: ProgramRun, type: string): Recorded[] {
@@ -293,9 +300,14 @@ export function dependencyClosure(run: ProgramRun, r: Recorded): Set<string> {
 /**
  * Fails unless every Google resource the run registered can be created by the roles the
  * bootstrap grants for these features (infra/lib/deployer-roles.ts): the 403 a deployer would
- * get on first contact, found here instead.
+ * get on first contact, found here instead. Without `features`, they are read from the run's own
+ * config the way the bootstrap reads a stack file, so a test cannot claim a feature is off while
+ * the program (by default) turns it on.
  */
-export function assertDeployerCanCreate(run: ProgramRun, features: DeployerFeatures): void {
+export function assertDeployerCanCreate(
+  run: ProgramRun,
+  features: DeployerFeatures = featuresFromStackConfig(run.config),
+): void {
   const granted = new Set(deployerRoles(features).map((n) => n.role));
   const types = new Set(run.resources.filter((r) => !r.type.startsWith("exotel-bridge:")).map((r) => r.type));
   for (const type of types) {
