@@ -24,8 +24,8 @@ import {
   userActivityFrame,
   userMessageFrame,
 } from "../elevenlabs/frames.js";
-import { decideMcpApproval } from "../elevenlabs/mcp-approval.js";
 import type { AgentEndpoints } from "../elevenlabs/hosts.js";
+import { decideMcpApproval } from "../elevenlabs/mcp-approval.js";
 import type {
   AgentErrorEvent,
   AgentEvent,

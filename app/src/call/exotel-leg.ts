@@ -263,7 +263,9 @@ export class ExotelLeg implements ExotelSide {
     this.send(this.sequencer.media(payload.toString("base64"), payload.length));
     // Recordings are PCM16: a mu-law frame is decoded only when one is running.
     const tapped =
-      this.streamFormat.encoding === "ulaw" && this.telemetry.tap !== undefined ? ulawToPcm16(payload) : payload;
+      this.streamFormat.encoding === "ulaw" && this.telemetry.tap !== undefined
+        ? ulawToPcm16(payload)
+        : payload;
     this.telemetry.agentMedia(tapped, ms, playAt, now);
   }
 
