@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net";
 import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { WebSocket, WebSocketServer } from "ws";
-import { mulawDecode, mulawEncode, silence, tone, toneAmplitude } from "../../scripts/lib/audio.js";
+import { mulawDecode, silence, tone, toneAmplitude } from "../../scripts/lib/audio.js";
 import { ExotelSocket, placeCall } from "../../scripts/lib/exotel-caller.js";
 import { type LocalAgentOptions, startLocalAgent } from "../../scripts/lib/local-agent.js";
 import { type Rig, startRig } from "../support/bridge.js";
