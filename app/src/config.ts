@@ -25,6 +25,7 @@ import {
   VOICE_ID_PROBLEM,
 } from "./config/validators.js";
 import { REGION_HOSTS } from "./elevenlabs/hosts.js";
+import { type McpApprovalPolicy, parseMcpApprovalPolicy } from "./elevenlabs/mcp-approval.js";
 import type { ConversationOverrides } from "./elevenlabs/messages.js";
 // ---- HTTP surface, access and log privacy: imports ----
 import type { LogFormat } from "./log.js";
@@ -51,6 +52,8 @@ export interface Config {
     /** `"*"` allows any agent_id from the call; otherwise exactly these (plus the default). */
     readonly allowedAgentIds: "*" | ReadonlySet<string>;
     readonly overrides: ConversationOverrides;
+    /** Answer to MCP tool calls awaiting approval (a phone caller cannot approve): deny by default. */
+    readonly mcpApproval: McpApprovalPolicy;
   };
   readonly exotel: {
     /** `key:token` expected in the upgrade's Basic auth; undefined disables the check. */
@@ -150,6 +153,12 @@ const schema = z.object({
   ELEVENLABS_LANGUAGE: optionalString((v) => (LANGUAGE.test(v) ? undefined : LANGUAGE_PROBLEM)),
   ELEVENLABS_PROMPT: optionalString(),
   ELEVENLABS_VOICE_ID: optionalString((v) => (VOICE_ID.test(v) ? undefined : VOICE_ID_PROBLEM)),
+  // ---- MCP tool approval ----
+  ELEVENLABS_MCP_APPROVAL: optionalString((v) => {
+    const policy = parseMcpApprovalPolicy(v);
+    return typeof policy === "string" ? policy : undefined;
+  }),
+  // ---- end MCP tool approval ----
   EXOTEL_BASIC_AUTH: optionalString((v) =>
     /^[^:]+:.+$/.test(v) ? undefined : "must be key:token (both parts non-empty)",
   ),
@@ -275,6 +284,7 @@ export function loadConfig(env: Env = process.env): Config {
                 .filter(Boolean),
             ),
       overrides,
+      mcpApproval: parseMcpApprovalPolicy(e.ELEVENLABS_MCP_APPROVAL) as McpApprovalPolicy,
     },
     exotel: {
       basicAuth: e.EXOTEL_BASIC_AUTH,

@@ -2,8 +2,7 @@
  * Protocol variants the stand-ins can produce, checked on the wire: a mu-law Exotel stream with
  * both tracks and flat DTMF (against a bare WebSocket server standing in for the bridge), and an
  * agent that leaves the audio formats out of its metadata or asks approval for an MCP tool call
- * (against a bare WebSocket client). Then the same variants through the real bridge, which is
- * learning them: those cases are marked todo until it does.
+ * (against a bare WebSocket client). Then the same variants through the real bridge.
  */
 import assert from "node:assert/strict";
 import type { AddressInfo } from "node:net";
@@ -195,9 +194,7 @@ describe("the variants through the bridge", () => {
     }
   }
 
-  it("a mu-law stream with both tracks and flat DTMF: caller audio, agent audio and digits get through", {
-    todo: "the bridge learns mu-law streams, outbound-track frames and flat DTMF in parallel",
-  }, async () => {
+  it("a mu-law stream with both tracks and flat DTMF: caller audio, agent audio and digits get through", async () => {
     await withRig({}, async (rig) => {
       const sock = await ExotelSocket.connect({
         url: rig.bridge.url,
@@ -237,9 +234,7 @@ describe("the variants through the bridge", () => {
     });
   });
 
-  it("an agent whose metadata names no formats is heard as pcm_16000 (the documented default)", {
-    todo: "the bridge learns to default missing metadata formats to pcm_16000 in parallel",
-  }, async () => {
+  it("an agent whose metadata names no formats is heard as pcm_16000 (the documented default)", async () => {
     await withRig(
       { announceFormats: false, outputFormat: "pcm_16000", inputFormat: "pcm_16000" },
       async (rig) => {
@@ -264,9 +259,7 @@ describe("the variants through the bridge", () => {
     );
   });
 
-  it("an MCP tool call awaiting approval gets an answer from the bridge", {
-    todo: "the bridge learns to answer mcp_tool_call approvals in parallel",
-  }, async () => {
+  it("an MCP tool call awaiting approval gets an answer from the bridge", async () => {
     await withRig({}, async (rig) => {
       const sock = await ExotelSocket.connect({ url: rig.bridge.url, sampleRate: 8000 });
       sock.sendConnected();

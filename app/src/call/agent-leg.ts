@@ -19,10 +19,13 @@ import {
   clientToolResultFrame,
   contextualUpdateFrame,
   initiationFrame,
+  mcpToolApprovalFrame,
   pongFrame,
+  userActivityFrame,
   userMessageFrame,
 } from "../elevenlabs/frames.js";
 import type { AgentEndpoints } from "../elevenlabs/hosts.js";
+import { decideMcpApproval } from "../elevenlabs/mcp-approval.js";
 import type {
   AgentErrorEvent,
   AgentEvent,
@@ -30,6 +33,7 @@ import type {
   ClientToolCallEvent,
   DynamicVariables,
   InterruptionEvent,
+  McpToolCallEvent,
   MetadataEvent,
 } from "../elevenlabs/messages.js";
 import { parseAgentMessage } from "../elevenlabs/parse.js";
@@ -82,7 +86,7 @@ export class AgentLeg implements AgentSide, Tickable {
   constructor(
     defaultAgentId: string,
     sampleRate: ExotelSampleRate,
-    exotel: PlayoutSink,
+    private readonly exotel: PlayoutSink,
     private readonly telemetry: CallTelemetry,
     private readonly deps: AgentLegDeps,
     private readonly events: AgentLegEvents,
@@ -133,8 +137,13 @@ export class AgentLeg implements AgentSide, Tickable {
 
   begin(identity: CallIdentity): void {
     this.identity = identity;
-    this.playout.setStreamRate(identity.sampleRate);
+    // `start` has set the stream's format (rate and encoding) on the Exotel side.
+    this.playout.setStreamFormat(this.streamFormat());
     void this.planAndConnect(identity.customParameters.agent_id);
+  }
+
+  private streamFormat(): AudioFormat {
+    return this.exotel.streamFormat ?? exotelFormat((this.identity as CallIdentity).sampleRate);
   }
 
   private info(requestedAgentId: string | undefined): CallInfo {
@@ -266,6 +275,12 @@ export class AgentLeg implements AgentSide, Tickable {
       case "error":
         this.onErrorEvent(event);
         return;
+      case "mcp_tool_call":
+        this.onMcpToolCall(event);
+        return;
+      case "ignored":
+        // Documented events with nothing for a phone call in them: no log line.
+        return;
       case "tentative_user_transcript":
       case "internal_tentative_agent_response":
       case "vad_score":
@@ -306,8 +321,14 @@ export class AgentLeg implements AgentSide, Tickable {
     this.link.established();
     this.conversationId = event.conversationId;
     this.telemetry.relabel({ conversation_id: event.conversationId });
+    if (event.formatsAssumed)
+      this.telemetry.record(
+        "warn",
+        { event: "agent_formats_assumed", input: formatName(input), output: formatName(output) },
+        "conversation metadata names no audio format; using ElevenLabs' default",
+      );
     this.formats = { input, output };
-    const stream = exotelFormat((this.identity as CallIdentity).sampleRate);
+    const stream = this.streamFormat();
     this.playout.setAgentFormat(output);
     this.ready = true;
     this.events.ready();
@@ -372,6 +393,34 @@ export class AgentLeg implements AgentSide, Tickable {
       });
   }
 
+  /**
+   * Server-side MCP tools: a call awaiting approval stalls the agent until answered, and nobody on
+   * the phone can approve, so the configured policy answers at once (deny unless configured).
+   */
+  private onMcpToolCall(event: McpToolCallEvent): void {
+    const decision = decideMcpApproval(this.deps.config.agent.mcpApproval, event);
+    if (decision === null) {
+      this.telemetry.record(
+        "debug",
+        { event: "mcp_tool_call", tool: event.toolName, state: event.state },
+        "agent MCP tool call",
+      );
+      return;
+    }
+    this.send(mcpToolApprovalFrame(event.toolCallId, decision.approve));
+    this.telemetry.record(
+      "info",
+      {
+        event: "mcp_tool_approval",
+        tool: event.toolName,
+        service_id: event.serviceId,
+        approved: decision.approve,
+        reason: decision.reason,
+      },
+      decision.approve ? "MCP tool call approved by policy" : "MCP tool call denied by policy",
+    );
+  }
+
   private onErrorEvent(event: AgentErrorEvent): void {
     this.agentError = {
       message: event.message,
@@ -413,6 +462,8 @@ export class AgentLeg implements AgentSide, Tickable {
   };
 
   dtmf(digit: string): void {
+    // Each key press tells the agent the caller is busy, so it does not start talking over the digits.
+    if (this.ready && this.deps.config.dtmf.mode !== "off") this.send(userActivityFrame());
     this.dtmfCollector.push(digit);
   }
 

@@ -14,8 +14,16 @@ import { decodeBase64Transient } from "../audio/pcm16.js";
 import { PlayoutClock } from "../audio/playout-clock.js";
 
 export interface PlayoutSink {
-  /** A rule-abiding frame for Exotel, `ms` long, starting to play at `playAt` (call clock). */
-  media(pcm: Buffer, ms: number, playAt: number, now: number): void;
+  /**
+   * The Exotel stream's format (final once `start` has arrived): what `media` payloads are in.
+   * Absent: PCM16 at the call's sample rate.
+   */
+  readonly streamFormat?: AudioFormat;
+  /**
+   * A rule-abiding frame for Exotel in the stream's encoding, `ms` long, starting to play at
+   * `playAt` (call clock).
+   */
+  media(payload: Buffer, ms: number, playAt: number, now: number): void;
   mark(name: string): void;
   clear(): void;
 }
@@ -45,7 +53,7 @@ export class AgentPlayout {
   private rules: FramingRules;
   private framer: Framer;
   private frameMs: number;
-  private streamRate: ExotelSampleRate;
+  private stream: AudioFormat;
   private readonly clock = new PlayoutClock();
   private converter: AudioConverter | null = null;
   private interruptedUpTo = -1;
@@ -63,29 +71,32 @@ export class AgentPlayout {
   marksEchoed = 0;
 
   constructor(
-    sampleRate: ExotelSampleRate,
+    stream: AudioFormat | ExotelSampleRate,
     private readonly options: PlayoutOptions,
     private readonly sink: PlayoutSink,
   ) {
-    this.streamRate = sampleRate;
-    this.rules = framingRules(sampleRate, options.chunkBytesAt8k);
+    this.stream = typeof stream === "number" ? exotelFormat(stream) : stream;
+    this.rules = framingRules(this.stream, options.chunkBytesAt8k);
     this.framer = new Framer(this.rules);
     this.frameMs = this.rules.targetFrameBytes / this.rules.bytesPerMs;
   }
 
-  /** Before any audio: the stream's rate as finally agreed with Exotel. */
-  setStreamRate(rate: ExotelSampleRate): void {
-    if (rate === this.streamRate) return;
-    this.streamRate = rate;
-    this.rules = framingRules(rate, this.options.chunkBytesAt8k);
+  /** Before any audio: the stream's format as `start` finally set it (rate and encoding). */
+  setStreamFormat(stream: AudioFormat): void {
+    if (stream === this.stream) return;
+    this.stream = stream;
+    this.rules = framingRules(stream, this.options.chunkBytesAt8k);
     this.framer = new Framer(this.rules);
     this.frameMs = this.rules.targetFrameBytes / this.rules.bytesPerMs;
   }
 
-  /** From conversation metadata; null converter = the agent already speaks the stream's format. */
+  /**
+   * From conversation metadata; null converter = the agent already speaks the stream's format
+   * (PCM16 at the stream rate, or `ulaw_8000` on a mu-law stream: bytes go out untouched).
+   */
   setAgentFormat(output: AudioFormat): void {
     this.converter?.destroy();
-    this.converter = createConverter(output, exotelFormat(this.streamRate), this.options.resamplerQuality);
+    this.converter = createConverter(output, this.stream, this.options.resamplerQuality);
   }
 
   /** Takes one agent audio chunk; `late` when it belongs to a response the caller interrupted. */

@@ -2,11 +2,13 @@
  * Caller -> agent audio for one call. Each Exotel media payload goes up as it arrives, as one
  * `user_audio_chunk` (no batching). When the agent's input format equals the stream's, the base64
  * is forwarded untouched (the passthrough path: no decode, no re-encode); otherwise it is decoded,
- * converted and re-encoded. Until the agent announces its format, the most recent audio is kept
+ * converted and re-encoded. A mu-law stream to a `ulaw_8000` agent is passthrough too (one byte per
+ * sample, so no alignment to keep). Until the agent announces its format, the most recent audio is kept
  * (bounded), so the caller's first "hello?" is not lost while the agent connects.
  */
 import { type AudioConverter, createConverter } from "../audio/converter.js";
 import type { AudioFormat } from "../audio/formats.js";
+import { ulawToPcm16 } from "../audio/mulaw.js";
 import { decodeBase64Transient, Pcm16Aligner } from "../audio/pcm16.js";
 import { userAudioFrame } from "../elevenlabs/frames.js";
 
@@ -14,6 +16,8 @@ export class CallerUplink {
   private configured = false;
   private converter: AudioConverter | null = null;
   private passthrough = false;
+  /** Caller payloads are mu-law: no PCM16 alignment, and the recording tap needs them decoded. */
+  private ulaw = false;
   private readonly aligner = new Pcm16Aligner();
   private pending: Array<{ readonly b64: string; readonly bytes: number; readonly ms: number }> = [];
   private pendingMs = 0;
@@ -31,6 +35,7 @@ export class CallerUplink {
   configure(stream: AudioFormat, agentInput: AudioFormat, quality: number): void {
     this.converter = createConverter(stream, agentInput, quality);
     this.passthrough = this.converter === null;
+    this.ulaw = stream.encoding === "ulaw";
     this.configured = true;
     const pending = this.pending;
     this.pending = [];
@@ -53,8 +58,11 @@ export class CallerUplink {
 
   private forward(b64: string, bytes: number): void {
     const tap = this.tap();
-    if (tap !== undefined) tap(Buffer.from(b64, "base64"));
-    if (this.passthrough && (bytes & 1) === 0 && !this.aligner.pending) {
+    if (tap !== undefined) {
+      const raw = Buffer.from(b64, "base64");
+      tap(this.ulaw ? ulawToPcm16(raw) : raw);
+    }
+    if (this.passthrough && (this.ulaw || ((bytes & 1) === 0 && !this.aligner.pending))) {
       this.send(userAudioFrame(b64));
       return;
     }

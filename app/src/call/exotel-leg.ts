@@ -1,17 +1,21 @@
 /**
  * The Exotel side of one call: the socket Exotel's Voicebot applet opened, its messages parsed and
- * bounded (bad frames counted, too many end the call), the `start` identity and stream rate, and
- * everything sent back (media, mark, clear) under the socket's backpressure limit. It is the
- * playout's sink: agent frames arrive here directly and leave on the socket.
+ * bounded (bad frames counted, too many end the call), the `start` identity and stream format
+ * (PCM16 at 8/16/24 kHz or mu-law at 8 kHz, docs/protocols.md "Audio formats"), and everything sent
+ * back (media, mark, clear) under the socket's backpressure limit, numbered by one
+ * OutboundSequencer per stream. It is the playout's sink: agent frames arrive here directly, already
+ * in the stream's encoding, and leave on the socket.
  * Caller media goes straight on to the agent leg's uplink; everything else is reported to the Call.
  */
 import WebSocket from "ws";
-import { durationMs, type ExotelSampleRate, exotelFormat, isExotelSampleRate } from "../audio/formats.js";
+import { type AudioFormat, durationMs, type ExotelSampleRate, exotelFormat } from "../audio/formats.js";
+import { ulawToPcm16 } from "../audio/mulaw.js";
 import { base64DecodedLength, isStrictBase64 } from "../audio/pcm16.js";
 import { EXOTEL_CLOSE_NORMAL } from "../call-endings.js";
-import { clearFrame, encodeStreamSid, markFrame, mediaFrame } from "../exotel/frames.js";
+import { OutboundSequencer } from "../exotel/frames.js";
 import type { ExotelEvent, MediaEvent, StartEvent } from "../exotel/messages.js";
 import { parseExotelMessage } from "../exotel/parse.js";
+import { resolveStreamFormat, type StreamFormatNote } from "../exotel/stream-format.js";
 import type { CallIdentity } from "./hooks.js";
 import { inboundListener, tooManyBadFrames } from "./inbound-frames.js";
 import type { ExotelLegEvents, ExotelSide } from "./legs.js";
@@ -39,10 +43,18 @@ export class ExotelLeg implements ExotelSide {
   lastMediaAt: number;
   identity: CallIdentity;
   closed = false;
+  /** The stream's format: final once `start` has arrived (the playout and uplink read it then). */
+  streamFormat: AudioFormat;
+  /** Exotel `silence` notices (SilenceAction=notify): nothing to do with them yet. */
+  silenceNotices = 0;
+  /** Frames of the outbound track (streams configured with both tracks): the bot's own audio. */
+  outboundTrackFrames = 0;
   private started = false;
   private disposed = false;
-  private encodedSid = '""';
-  private sampleRate: ExotelSampleRate;
+  /** Numbers every frame sent; replaced at `start` once the stream sid and format are known. */
+  private sequencer: OutboundSequencer;
+  /** Custom parameters delivered on `connected` (some stream configurations put them there). */
+  private connectedParameters: Readonly<Record<string, string>> = {};
   private caller: CallerAudioSink | undefined;
 
   constructor(
@@ -52,7 +64,8 @@ export class ExotelLeg implements ExotelSide {
     private readonly telemetry: CallTelemetry,
     private readonly events: ExotelLegEvents,
   ) {
-    this.sampleRate = options.sampleRate ?? 8000;
+    this.streamFormat = exotelFormat(options.sampleRate ?? 8000);
+    this.sequencer = new OutboundSequencer("", this.streamFormat);
     this.lastMediaAt = options.now();
     this.identity = {
       callId,
@@ -62,7 +75,7 @@ export class ExotelLeg implements ExotelSide {
       from: "",
       to: "",
       customParameters: {},
-      sampleRate: this.sampleRate,
+      sampleRate: this.streamFormat.sampleRate as ExotelSampleRate,
     };
     ws.on("message", this.onMessage);
     ws.on("close", this.onClose);
@@ -108,7 +121,16 @@ export class ExotelLeg implements ExotelSide {
         this.events.stopped(event.reason);
         return;
       case "connected":
+        this.connectedParameters = event.customParameters;
         this.telemetry.record("debug", { event: "exotel_connected" }, "Exotel connected event");
+        return;
+      case "silence":
+        // Accepted without a log line: a notify-configured stream sends one per quiet spell.
+        this.silenceNotices++;
+        return;
+      case "ignored":
+        // The outbound track echoes what the caller hears, ten times a second: never caller audio.
+        this.outboundTrackFrames++;
         return;
       case "unknown":
         this.telemetry.record(
@@ -127,12 +149,15 @@ export class ExotelLeg implements ExotelSide {
     }
     this.started = true;
     const s = event.start;
-    this.encodedSid = encodeStreamSid(s.streamSid);
-    // Upgrade query first, then start.custom_parameters (the same values, when both are present).
+    // Upgrade query, then connected's custom parameters, then start's: the later source wins.
     const params: Record<string, string> = Object.create(null);
     for (const [k, v] of Object.entries(this.options.query)) params[k] = v;
+    for (const [k, v] of Object.entries(this.connectedParameters)) params[k] = v;
     for (const [k, v] of Object.entries(s.customParameters)) params[k] = v;
-    this.sampleRate = this.agreeSampleRate(s.mediaFormat.sampleRate);
+    const resolved = resolveStreamFormat(s.mediaFormat, this.options.sampleRate);
+    for (const note of resolved.notes) this.logFormatNote(note);
+    this.streamFormat = resolved.format;
+    this.sequencer = new OutboundSequencer(s.streamSid, resolved.format);
     this.identity = {
       callId: this.identity.callId,
       callSid: s.callSid,
@@ -141,7 +166,8 @@ export class ExotelLeg implements ExotelSide {
       from: s.from,
       to: s.to,
       customParameters: params,
-      sampleRate: this.sampleRate,
+      // Mu-law is 8 kHz, so this is always a stream rate; recordings see decoded PCM16 at it.
+      sampleRate: resolved.format.sampleRate as ExotelSampleRate,
     };
     this.telemetry.relabel({ call_sid: s.callSid, stream_sid: s.streamSid });
     this.telemetry.started(this.identity, s.mediaFormat);
@@ -149,27 +175,39 @@ export class ExotelLeg implements ExotelSide {
     this.events.started(this.identity);
   }
 
-  /** `?sample-rate=` configures Exotel, so it wins; start.media_format is cross-checked. */
-  private agreeSampleRate(reported: number | undefined): ExotelSampleRate {
-    const fromUrl = this.options.sampleRate;
-    if (reported === undefined) return fromUrl ?? 8000;
-    if (fromUrl !== undefined) {
-      if (reported !== fromUrl) {
+  /** `?sample-rate=` configures Exotel, so it wins; what start.media_format said is logged when it differs. */
+  private logFormatNote(note: StreamFormatNote): void {
+    switch (note.kind) {
+      case "sample_rate_mismatch":
         this.telemetry.record(
           "warn",
-          { event: "sample_rate_mismatch", url: fromUrl, reported },
+          { event: "sample_rate_mismatch", url: note.url, reported: note.reported },
           "sample-rate in the URL and start.media_format disagree; using the URL's",
         );
-      }
-      return fromUrl;
+        return;
+      case "sample_rate_invalid":
+        this.telemetry.record(
+          "warn",
+          { event: "sample_rate_invalid", reported: note.reported },
+          "start.media_format rate unsupported; using 8000",
+        );
+        return;
+      case "url_rate_ignored":
+        this.telemetry.record(
+          "warn",
+          { event: "url_rate_ignored", url: note.url },
+          "mu-law stream: sample-rate in the URL does not apply, using 8000",
+        );
+        return;
+      case "encoding_assumed":
+        // The Voicebot applet documents PCM16 and may leave the encoding out: not worth a warning.
+        this.telemetry.record(
+          "debug",
+          { event: "stream_encoding_assumed" },
+          "start.media_format names no encoding; PCM16 assumed",
+        );
+        return;
     }
-    if (isExotelSampleRate(reported)) return reported;
-    this.telemetry.record(
-      "warn",
-      { event: "sample_rate_invalid", reported },
-      "start.media_format rate unsupported; using 8000",
-    );
-    return 8000;
   }
 
   private onMedia(event: MediaEvent): void {
@@ -183,13 +221,24 @@ export class ExotelLeg implements ExotelSide {
       return;
     }
     const bytes = base64DecodedLength(b64);
-    const ms = durationMs(bytes, exotelFormat(this.sampleRate));
+    const ms = durationMs(bytes, this.streamFormat);
     this.telemetry.callerMedia(bytes, ms);
     this.lastMediaAt = this.options.now();
     this.caller?.accept(b64, bytes, ms);
   }
 
   private badFrame(code: string, detail: string): void {
+    if (code === "unsupported_encoding") {
+      // A stream whose audio the bridge cannot read: nothing useful can happen on this call.
+      this.telemetry.badFrame("exotel", code, detail);
+      this.telemetry.record(
+        "error",
+        { event: "unsupported_stream_encoding", detail },
+        "Exotel stream encoding not supported; ending the call",
+      );
+      this.events.protocolError(`unsupported stream encoding: ${detail}`);
+      return;
+    }
     const over = tooManyBadFrames(this.telemetry.badFrame("exotel", code, detail), "exotel");
     if (over !== undefined) this.events.protocolError(over);
   }
@@ -209,17 +258,23 @@ export class ExotelLeg implements ExotelSide {
 
   // ------------------------------------------------------------ outbound (the playout's sink)
 
-  media(pcm: Buffer, ms: number, playAt: number, now: number): void {
-    this.send(mediaFrame(this.encodedSid, pcm.toString("base64")));
-    this.telemetry.agentMedia(pcm, ms, playAt, now);
+  /** `payload` is in the stream's own encoding (mu-law bytes on a mu-law stream). */
+  media(payload: Buffer, ms: number, playAt: number, now: number): void {
+    this.send(this.sequencer.media(payload.toString("base64"), payload.length));
+    // Recordings are PCM16: a mu-law frame is decoded only when one is running.
+    const tapped =
+      this.streamFormat.encoding === "ulaw" && this.telemetry.tap !== undefined
+        ? ulawToPcm16(payload)
+        : payload;
+    this.telemetry.agentMedia(tapped, ms, playAt, now);
   }
 
   mark(name: string): void {
-    this.send(markFrame(this.encodedSid, name));
+    this.send(this.sequencer.mark(name));
   }
 
   clear(): void {
-    this.send(clearFrame(this.encodedSid));
+    this.send(this.sequencer.clear());
   }
 
   private send(frame: string): void {

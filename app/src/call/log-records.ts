@@ -23,6 +23,9 @@ export type CallLogRecord =
     }
   | { readonly event: "sample_rate_mismatch"; readonly url: number; readonly reported: number }
   | { readonly event: "sample_rate_invalid"; readonly reported: number }
+  | { readonly event: "url_rate_ignored"; readonly url: number }
+  | { readonly event: "stream_encoding_assumed" }
+  | { readonly event: "unsupported_stream_encoding"; readonly detail: string }
   | { readonly event: "exotel_connected" }
   | { readonly event: "exotel_unknown_event"; readonly name: string }
   | { readonly event: "exotel_stop"; readonly reason: string | undefined }
@@ -52,6 +55,19 @@ export type CallLogRecord =
       readonly agent_to_caller: string;
     }
   | { readonly event: "agent_metadata_repeat" }
+  | {
+      readonly event: "agent_formats_assumed";
+      readonly input: string;
+      readonly output: string;
+    }
+  | {
+      readonly event: "mcp_tool_approval";
+      readonly tool: string;
+      readonly service_id: string;
+      readonly approved: boolean;
+      readonly reason: string;
+    }
+  | { readonly event: "mcp_tool_call"; readonly tool: string; readonly state: string }
   | { readonly event: "transcript"; readonly role: "agent" | "user"; readonly text: string }
   | { readonly event: "transcript_correction"; readonly role: "agent"; readonly text: string }
   | {

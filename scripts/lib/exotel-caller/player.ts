@@ -73,6 +73,10 @@ export class Player {
   private readonly otherEvents: Record<string, number> = {};
   private readonly pendingMarks: Array<{ name: string; dueMs: number; timer: NodeJS.Timeout }> = [];
   private marksReceived = 0;
+  /** Last `sequence_number` the bridge sent (every frame), last `media.chunk`, stream bytes so far. */
+  private lastSequence = 0;
+  private lastChunk = 0;
+  private streamBytesReceived = 0;
   private marksEchoed = 0;
   private clears = 0;
   private readonly interruptions: Array<CallReport["interruptions"][number]> = [];
@@ -131,6 +135,7 @@ export class Player {
           `${event}: wrong stream_sid ${JSON.stringify(msg.stream_sid)}`,
         );
     }
+    this.checkSequence(f, msg, event, mediaIndex);
     switch (event) {
       case "media":
         this.onMedia(f, msg);
@@ -223,6 +228,52 @@ export class Player {
     if (this.violationSamples.length < MAX_VIOLATION_SAMPLES)
       this.violationSamples.push({ atMs: Math.round(atMs), frame, bytes, problem });
     this.host.emit({ type: "violation", atMs, problem });
+  }
+
+  /**
+   * The counters Exotel's reference bridges put on what they send, checked when present (the bare
+   * documented shape has none): `sequence_number` strictly increasing across every frame,
+   * `media.chunk` 1, 2, 3... across media frames, `media.timestamp` the ms of audio already sent.
+   */
+  private checkSequence(f: ReceivedFrame, msg: Record<string, unknown>, event: string, index: number): void {
+    const seqRaw = msg.sequence_number;
+    if (seqRaw !== undefined) {
+      const seq = Number(seqRaw);
+      if (!Number.isInteger(seq) || seq <= this.lastSequence)
+        this.violation(
+          f.atMs,
+          index,
+          f.bytes,
+          `${event}: sequence_number ${JSON.stringify(seqRaw)} after ${this.lastSequence} (must increase)`,
+        );
+      else this.lastSequence = seq;
+    }
+    if (event !== "media") return;
+    const media = msg.media as { chunk?: unknown; timestamp?: unknown; payload?: unknown } | undefined;
+    if (media?.chunk !== undefined) {
+      const chunk = Number(media.chunk);
+      if (chunk !== this.lastChunk + 1)
+        this.violation(
+          f.atMs,
+          index,
+          f.bytes,
+          `media.chunk ${JSON.stringify(media.chunk)} after ${this.lastChunk} (must count media frames)`,
+        );
+      if (Number.isInteger(chunk)) this.lastChunk = chunk;
+    }
+    const bytesPerS = streamBytesPerMs(this.host.rate, this.host.encoding) * 1000;
+    if (media?.timestamp !== undefined) {
+      const expected = Math.floor((this.streamBytesReceived * 1000) / bytesPerS);
+      if (Math.abs(Number(media.timestamp) - expected) > 1)
+        this.violation(
+          f.atMs,
+          index,
+          f.bytes,
+          `media.timestamp ${JSON.stringify(media.timestamp)}, expected ${expected} (ms of audio sent before)`,
+        );
+    }
+    if (typeof media?.payload === "string")
+      this.streamBytesReceived += (media.payload.length / 4) * 3 - padding(media.payload);
   }
 
   private onMedia(f: ReceivedFrame, msg: Record<string, unknown>): void {
@@ -364,4 +415,10 @@ export class Player {
     const timer = setTimeout(echo, due - now);
     this.pendingMarks.push({ name, dueMs: due, timer });
   }
+}
+
+/** `=` padding characters at the end of base64: its decoded length without decoding it. */
+function padding(b64: string): number {
+  if (b64.endsWith("==")) return 2;
+  return b64.endsWith("=") ? 1 : 0;
 }
