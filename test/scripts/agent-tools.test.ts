@@ -32,6 +32,8 @@ async function fakeAgentlessBridge(ms: number) {
   };
 }
 
+const WEBHOOK_TOKEN = "local-webhook-token-0123456789";
+
 describe("client tools from the local test agent", () => {
   it("a scripted transfer_to_human with a team goes through the bridge: stream closed, Passthru 200, Connect to the team", async () => {
     const agent = await startLocalAgent({
@@ -45,6 +47,8 @@ describe("client tools from the local test agent", () => {
     const b = await startBridge({
       ...agentEnv(agent),
       TRANSFER_NUMBERS: "default=+918000000001,sales=+918000000002",
+      // Call control's /exotel/* routes always need a credential; the applets carry it as ?token=.
+      EXOTEL_WEBHOOK_TOKEN: WEBHOOK_TOKEN,
     });
     try {
       const convP = agent.nextConversation(10_000);
@@ -70,10 +74,10 @@ describe("client tools from the local test agent", () => {
         conv.sent.some((m) => m.type === "client_tool_call"),
         "the agent sent client_tool_call",
       );
-      const pass = await request(`${b.httpUrl}/exotel/passthru?CallSid=CAlocalxfer01`);
+      const pass = await request(`${b.httpUrl}/exotel/passthru?CallSid=CAlocalxfer01&token=${WEBHOOK_TOKEN}`);
       assert.equal(pass.status, 200);
       assert.equal(pass.text, "transfer");
-      const conn = await request(`${b.httpUrl}/exotel/connect?CallSid=CAlocalxfer01`);
+      const conn = await request(`${b.httpUrl}/exotel/connect?CallSid=CAlocalxfer01&token=${WEBHOOK_TOKEN}`);
       assert.deepEqual((conn.json as { destination?: unknown }).destination, { numbers: ["+918000000002"] });
     } finally {
       await b.close();
