@@ -6,14 +6,14 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { ExotelSocket } from "../../scripts/lib/exotel-caller.js";
-import { startBridge, startRig, type TestBridge } from "../support/bridge.js";
+import { ADMIN_HEADERS, startBridge, startRig, type TestBridge } from "../support/bridge.js";
 import { deliver, SECRET, transcriptionBody } from "./fixtures.js";
 
 const WEBHOOK_ENV = { ELEVENLABS_WEBHOOK_SECRET: SECRET, POST_CALL_WEBHOOK_MAX_BYTES: "65536" };
 const ENV = { ELEVENLABS_AGENT_ID: "agent_test", ...WEBHOOK_ENV };
 
 async function counter(b: TestBridge, result: string): Promise<number> {
-  const text = await (await fetch(`${b.http}/metrics`)).text();
+  const text = await (await fetch(`${b.http}/metrics`, { headers: ADMIN_HEADERS })).text();
   const m = new RegExp(`exotel_bridge_post_call_webhooks_total\\{result="${result}"\\} (\\d+)`).exec(text);
   return m ? Number(m[1]) : 0;
 }
