@@ -192,14 +192,23 @@ describe("mutation guards", () => {
   // TRANSFER_ON_FAILURE is off (its default): the caller must be hung up on, as configured.
   it("Passthru: a failed agent's call is finished (302) when TRANSFER_ON_FAILURE is off", async () => {
     const agent = await startAgent();
-    const b = await startControlBridge({ ...agentEnv(agent), TRANSFER_NUMBERS: "default=+918000000001" });
+    const hook = "mutation-guard-hook-0123456789";
+    // Call control's /exotel/* routes always need a credential: the applet URL carries ?token=.
+    const b = await startControlBridge({
+      ...agentEnv(agent),
+      TRANSFER_NUMBERS: "default=+918000000001",
+      EXOTEL_WEBHOOK_TOKEN: hook,
+    }).catch(async (err: unknown) => {
+      await agent.close();
+      throw err;
+    });
     try {
       const { sock } = await dialStream({ url: b.wsUrl, callSid: "CAfailnofb01" });
       const conv = await agent.nextConversation();
       await metadataSent(conv);
       conv.close(1011, "server error");
       await sock.closed;
-      const pass = await request(`${b.httpUrl}/exotel/passthru?CallSid=CAfailnofb01`);
+      const pass = await request(`${b.httpUrl}/exotel/passthru?token=${hook}&CallSid=CAfailnofb01`);
       assert.equal(pass.status, 302);
     } finally {
       await b.close();
