@@ -36,7 +36,7 @@ import { parseAgentMessage } from "../elevenlabs/parse.js";
 import { AgentLink } from "./agent-link.js";
 import { AgentPlayout, type PlayoutSink } from "./agent-playout.js";
 import { CallerUplink } from "./caller-uplink.js";
-import { DtmfCollector } from "./dtmf.js";
+import { DtmfCollector, dtmfBucket } from "./dtmf.js";
 import { dynamicVariables, missingVariables } from "./dynamic-variables.js";
 import type { CallHooks, CallIdentity, CallInfo, CallPlan } from "./hooks.js";
 import { inboundListener, tooManyBadFrames } from "./inbound-frames.js";
@@ -124,15 +124,20 @@ export class AgentLeg implements AgentSide, Tickable {
       },
     );
     this.uplink = new CallerUplink(this.send, PRECONNECT_AUDIO_MS, telemetry.callerTap);
-    this.dtmfCollector = new DtmfCollector(config.dtmf.mode, config.dtmf.flushMs, this.onDtmfFlush);
-    // The signed URL is the slowest step of setup: fetch it while Exotel sends connected/start.
-    if (isAgentAllowed(config, defaultAgentId)) this.link.prefetch(defaultAgentId);
+    this.dtmfCollector = new DtmfCollector(config.dtmf.mode, config.dtmf.flushMs, this.onDtmfFlush, {
+      bucket: dtmfBucket(deps.now),
+      onDropped: () => telemetry.dtmfDropped(),
+    });
   }
 
   // ------------------------------------------------------------ setup
 
   begin(identity: CallIdentity): void {
     this.identity = identity;
+    // The signed URL is the slowest step of setup, so it is asked for first, while routing runs; not
+    // before `start`, because an upgrade that never starts a call must not spend our API key.
+    const likely = identity.customParameters.agent_id ?? this.agentId;
+    if (isAgentAllowed(this.deps.config, likely)) this.link.prefetch(likely);
     this.playout.setStreamRate(identity.sampleRate);
     void this.planAndConnect(identity.customParameters.agent_id);
   }

@@ -28,6 +28,7 @@ export type CallLogRecord =
   | { readonly event: "exotel_stop"; readonly reason: string | undefined }
   | { readonly event: "exotel_socket_error"; readonly err: ErrorInfo }
   | { readonly event: "dtmf"; readonly digit: string; readonly duration_ms: number | undefined }
+  | { readonly event: "dtmf_rate_limited"; readonly per_second: number; readonly burst: number }
   | {
       readonly event: "bad_frame";
       readonly source: "exotel" | "agent";

@@ -7,6 +7,7 @@
 import { END_REASONS, type EndReason } from "../call-endings.js";
 import { callLogger, type Logger, type LogRateLimiter } from "../log.js";
 import type { Metrics } from "../metrics.js";
+import { DTMF_BURST, DTMF_PER_SECOND, dtmfBucket, type TokenBucket } from "./dtmf.js";
 import type { AudioTap, CallIdentity } from "./hooks.js";
 import type { CallLogLevel, CallLogRecord } from "./log-records.js";
 import type { CallObserver } from "./observer.js";
@@ -33,6 +34,8 @@ export class CallTelemetry {
   private readonly createdAt: number;
   private userTurnEndedAt = -1;
   private readonly observer: CallObserver | undefined;
+  /** Per call: a flood of `dtmf` frames must not become a flood of log lines. */
+  private readonly dtmfLog: TokenBucket;
 
   constructor(
     readonly callId: string,
@@ -42,6 +45,7 @@ export class CallTelemetry {
     this.ids = { call_id: callId };
     this.logger = callLogger(deps.log, this.ids);
     this.observer = deps.observer;
+    this.dtmfLog = dtmfBucket(deps.now);
   }
 
   /** The call's logger, labelled with every id known so far. */
@@ -231,12 +235,27 @@ export class CallTelemetry {
       this.notify(() => o.interruption?.({ callId: this.callId, eventId, cutMs: cutQueuedMs }));
   }
 
+  /** Every digit is counted; only those within the per-call DTMF rate are logged and shown live. */
   dtmf(digit: string, durationMs: number | undefined): void {
-    this.stats.dtmf += digit;
+    this.stats.addDtmf(digit);
     this.deps.metrics.dtmfDigits.inc();
+    if (!this.dtmfLog.take()) {
+      if (this.dtmfLog.refused === 1)
+        this.record(
+          "warn",
+          { event: "dtmf_rate_limited", per_second: DTMF_PER_SECOND, burst: DTMF_BURST },
+          "DTMF faster than a keypad: further digits are counted, not logged or sent to the agent",
+        );
+      return;
+    }
     this.record("info", { event: "dtmf", digit, duration_ms: durationMs }, "DTMF digit");
     const o = this.observer;
     if (o?.dtmf) this.notify(() => o.dtmf?.({ callId: this.callId, digit }));
+  }
+
+  /** A digit over the per-call rate was not sent to the agent. */
+  dtmfDropped(): void {
+    this.stats.dtmfDropped++;
   }
 
   ping(ms: number | null): void {
