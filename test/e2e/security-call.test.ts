@@ -148,3 +148,79 @@ describe("a DTMF flood", () => {
     }
   });
 });
+
+describe("personal data in a call's log lines", () => {
+  const CALLER = "+919876543210";
+  const CALLED = "08012345678";
+  /** In the applet URL's custom parameters: they become the agent's dynamic variables. */
+  const CUSTOMER = "+919812345678";
+  /** Typed on the keypad when the agent asks for a registered mobile number. */
+  const TYPED = "9811113333";
+  const SAID = "my account number is 4567";
+  const ANSWERED = "thank you Asha";
+
+  async function realCall(
+    env: Record<string, string>,
+  ): Promise<{ text: string; summary: Record<string, unknown> }> {
+    const rig = await startRig({ outputFormat: "pcm_8000", inputFormat: "pcm_8000" }, env, {
+      level: "trace",
+    });
+    try {
+      const sock = await ExotelSocket.connect({
+        url: rig.bridge.url,
+        sampleRate: 8000,
+        from: CALLER,
+        to: CALLED,
+        query: { customer_phone: CUSTOMER },
+        customParameters: { customer_phone: CUSTOMER, note: `call back on ${CUSTOMER} after 5` },
+      });
+      sock.sendConnected();
+      sock.sendStart();
+      await rig.bridge.logs.waitFor(
+        (l) => l.some((x) => x.event === "agent_connected"),
+        8000,
+        "agent_connected",
+      );
+      const conv = rig.agent.conversations.at(-1);
+      assert.ok(conv);
+      conv.sendUserTranscript(SAID, conv.newEventId());
+      conv.sendAgentResponse(ANSWERED, conv.newEventId());
+      for (const d of `${TYPED}#`) sock.sendDtmf(d);
+      await conv.waitFor((c) => c.userMessages.includes(TYPED), 5000, "the typed number reaches the agent");
+      // The agent still hears everything: privacy is about the logs only.
+      assert.equal(
+        conv.initiation?.dynamic_variables &&
+          (conv.initiation.dynamic_variables as Record<string, string>).customer_phone,
+        CUSTOMER,
+      );
+      await endCall(rig, sock);
+      const summary = await rig.bridge.logs.summary();
+      return { text: rig.bridge.logs.raw.join("\n"), summary };
+    } finally {
+      await rig.close();
+    }
+  }
+
+  it("by default: no full number, no transcript text and no typed digits in any line, at trace level", async () => {
+    const { text, summary } = await realCall({});
+    for (const n of [CALLER, CALLED, CUSTOMER, TYPED, "9876543210", "9812345678", "8012345678"])
+      assert.ok(!text.includes(n), `a log line holds ${n}`);
+    for (const words of [SAID, ANSWERED]) assert.ok(!text.includes(words), `a log line holds "${words}"`);
+    // Still usable: masked numbers tell calls apart, counts feed dashboards.
+    assert.equal(summary.from, "+91******3210");
+    assert.equal((summary.custom_parameters as Record<string, string>).customer_phone, "+91******5678");
+    assert.equal(summary.transcript_turns, 2);
+    assert.equal(summary.dtmf_count, TYPED.length + 1);
+    assert.equal(summary.transcript, undefined);
+    assert.equal(summary.dtmf, undefined);
+  });
+
+  it("with LOG_CALLER_NUMBERS=full and LOG_TRANSCRIPTS=lines they are logged", async () => {
+    const { text, summary } = await realCall({ LOG_CALLER_NUMBERS: "full", LOG_TRANSCRIPTS: "lines" });
+    for (const s of [CALLER, CALLED, CUSTOMER, SAID, ANSWERED])
+      assert.ok(text.includes(s), `no log line holds ${s}`);
+    assert.equal(summary.dtmf, `${TYPED}#`);
+    assert.equal((summary.custom_parameters as Record<string, string>).customer_phone, CUSTOMER);
+    assert.equal((summary.transcript as unknown[]).length, 2);
+  });
+});

@@ -36,7 +36,7 @@ import { parseAgentMessage } from "../elevenlabs/parse.js";
 import { AgentLink } from "./agent-link.js";
 import { AgentPlayout, type PlayoutSink } from "./agent-playout.js";
 import { CallerUplink } from "./caller-uplink.js";
-import { DtmfCollector, dtmfBucket } from "./dtmf.js";
+import { DtmfCollector, type DtmfSink, dtmfBucket } from "./dtmf.js";
 import { dynamicVariables, missingVariables } from "./dynamic-variables.js";
 import type { CallHooks, CallIdentity, CallInfo, CallPlan } from "./hooks.js";
 import { inboundListener, tooManyBadFrames } from "./inbound-frames.js";
@@ -421,8 +421,8 @@ export class AgentLeg implements AgentSide, Tickable {
     this.dtmfCollector.push(digit);
   }
 
-  private readonly onDtmfFlush = (kind: "user_message" | "contextual_update", text: string): void => {
-    this.telemetry.record("info", { event: "dtmf_to_agent", kind, digits: text }, "DTMF sent to the agent");
+  private readonly onDtmfFlush: DtmfSink = (kind, text, digits) => {
+    this.telemetry.dtmfToAgent(kind, digits);
     this.send(kind === "user_message" ? userMessageFrame(text) : contextualUpdateFrame(text));
   };
 

@@ -11,7 +11,8 @@
  */
 import type { DtmfMode } from "../config.js";
 
-export type DtmfSink = (kind: "user_message" | "contextual_update", text: string) => void;
+/** `text` goes to the agent; `digits` are the keys it carries (for counting and logging). */
+export type DtmfSink = (kind: "user_message" | "contextual_update", text: string, digits: string) => void;
 
 /** Digits sent to the agent in one `user_message` at most. */
 const MAX_DIGITS = 64;
@@ -93,7 +94,7 @@ export class DtmfCollector {
       return;
     }
     if (this.mode === "contextual_update") {
-      this.sink("contextual_update", `The caller pressed ${digit} on the keypad.`);
+      this.sink("contextual_update", `The caller pressed ${digit} on the keypad.`, digit);
       return;
     }
     if (digit === "#") {
@@ -117,7 +118,7 @@ export class DtmfCollector {
     if (this.digits === "") return;
     const text = this.digits;
     this.digits = "";
-    this.sink("user_message", text);
+    this.sink("user_message", text, text);
   };
 
   dispose(): void {

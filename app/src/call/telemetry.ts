@@ -7,8 +7,10 @@
 import { END_REASONS, type EndReason } from "../call-endings.js";
 import { callLogger, type Logger, type LogRateLimiter } from "../log.js";
 import type { Metrics } from "../metrics.js";
+import { PRIVACY_DEFAULTS, type PrivacySettings } from "../privacy.js";
 import { DTMF_BURST, DTMF_PER_SECOND, dtmfBucket, type TokenBucket } from "./dtmf.js";
 import type { AudioTap, CallIdentity } from "./hooks.js";
+import { customParametersForLog, dtmfDigitsLogged, summaryForLog } from "./log-privacy.js";
 import type { CallLogLevel, CallLogRecord } from "./log-records.js";
 import type { CallObserver } from "./observer.js";
 import { buildSummary, CallStats, type CallSummary, type SummaryInput } from "./summary.js";
@@ -19,6 +21,8 @@ export interface TelemetryDeps {
   readonly badFrameLog: LogRateLimiter;
   readonly now: () => number;
   readonly observer?: CallObserver | undefined;
+  /** LOG_CALLER_NUMBERS / LOG_TRANSCRIPTS; the privacy defaults when absent. */
+  readonly config?: { readonly privacy: PrivacySettings };
 }
 
 export type FrameSource = "exotel" | "agent";
@@ -36,6 +40,7 @@ export class CallTelemetry {
   private readonly observer: CallObserver | undefined;
   /** Per call: a flood of `dtmf` frames must not become a flood of log lines. */
   private readonly dtmfLog: TokenBucket;
+  private readonly privacy: PrivacySettings;
 
   constructor(
     readonly callId: string,
@@ -46,6 +51,7 @@ export class CallTelemetry {
     this.logger = callLogger(deps.log, this.ids);
     this.observer = deps.observer;
     this.dtmfLog = dtmfBucket(deps.now);
+    this.privacy = deps.config?.privacy ?? PRIVACY_DEFAULTS;
   }
 
   /** The call's logger, labelled with every id known so far. */
@@ -92,7 +98,7 @@ export class CallTelemetry {
         from: identity.from,
         to: identity.to,
         account_sid: identity.accountSid,
-        custom_parameters: identity.customParameters,
+        custom_parameters: customParametersForLog(identity.customParameters, this.privacy),
         sample_rate: identity.sampleRate,
         media_format: mediaFormat,
       },
@@ -248,9 +254,26 @@ export class CallTelemetry {
         );
       return;
     }
-    this.record("info", { event: "dtmf", digit, duration_ms: durationMs }, "DTMF digit");
+    this.record(
+      "info",
+      { event: "dtmf", ...(dtmfDigitsLogged(this.privacy) && { digit }), duration_ms: durationMs },
+      "DTMF digit",
+    );
     const o = this.observer;
     if (o?.dtmf) this.notify(() => o.dtmf?.({ callId: this.callId, digit }));
+  }
+
+  /** Digits sent to the agent: logged as a count unless LOG_TRANSCRIPTS=lines (see log-privacy.ts). */
+  dtmfToAgent(kind: "user_message" | "contextual_update", digits: string): void {
+    this.record(
+      "info",
+      {
+        event: "dtmf_to_agent",
+        kind,
+        ...(dtmfDigitsLogged(this.privacy) ? { digits } : { count: digits.length }),
+      },
+      "DTMF sent to the agent",
+    );
   }
 
   /** A digit over the per-call rate was not sent to the agent. */
@@ -307,7 +330,12 @@ export class CallTelemetry {
     const summary = buildSummary({ ...input, callId: this.callId, stats: this.stats });
     const info = END_REASONS[input.endReason];
     // The ids are already in the logger's bindings: do not repeat the keys in the line.
-    const { call_sid: _c, stream_sid: _s, conversation_id: _v, ...record } = summary;
+    const {
+      call_sid: _c,
+      stream_sid: _s,
+      conversation_id: _v,
+      ...record
+    } = summaryForLog(summary, this.privacy);
     this.logger[info.level === "error" ? "error" : "info"](record, "call summary");
     this.deps.metrics.callsEnded.labels(input.endReason, info.by).inc();
     this.deps.metrics.activeCalls.dec();

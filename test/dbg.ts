@@ -1,0 +1,17 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { ExotelSocket } from "../scripts/lib/exotel-caller.js";
+import { startRig } from "./support/bridge.js";
+const rig = await startRig({ outputFormat: "pcm_8000", inputFormat: "pcm_8000" }, {}, { level: "trace" });
+const sock = await ExotelSocket.connect({ url: `${rig.bridge.url}?customer_phone=%2B919812345678`, sampleRate: 8000, from: "+919876543210", to: "08012345678", customParameters: { alt_number: "+919811112222", nested: "call me on 9811113333" } } as never);
+sock.sendConnected(); sock.sendStart();
+await rig.bridge.logs.waitFor((l) => l.some((x) => x.event === "agent_connected"), 8000);
+const conv = rig.agent.conversations.at(-1)!;
+conv.sendUserTranscript("my account number is 4567", conv.newEventId());
+conv.sendAgentResponse("thank you Asha", conv.newEventId());
+for (const d of "4567#") sock.sendDtmf(d);
+await sleep(500);
+sock.sendStop(); sock.close();
+await rig.bridge.logs.summary();
+await sleep(200);
+for (const l of rig.bridge.logs.raw) if (/98765|9812345678|8012345678|1111|1113333|4567|Asha|account/.test(l)) console.log(l.slice(0, 600));
+await rig.close();
