@@ -27,6 +27,9 @@ export interface TelemetryDeps {
 
 export type FrameSource = "exotel" | "agent";
 
+/** Tool names kept for `call_summary.tool_calls`. */
+const MAX_TOOL_CALLS_KEPT = 100;
+
 export class CallTelemetry {
   readonly stats = new CallStats();
   /** The recording of this call, once the plan has asked for one. */
@@ -288,7 +291,8 @@ export class CallTelemetry {
   }
 
   toolCall(name: string): void {
-    this.stats.toolCalls.push(name);
+    // The agent decides how many tools it calls: the summary keeps a bounded list.
+    if (this.stats.toolCalls.length < MAX_TOOL_CALLS_KEPT) this.stats.toolCalls.push(name);
   }
 
   /** An agent failure, counted under `label` in agent_errors_total. */
