@@ -157,7 +157,8 @@ describe("a call on the passthrough path (pcm_8000 agent, 8 kHz stream)", () => 
     assert.equal(summary.end_reason, "caller_hangup");
     assert.equal(summary.ended_by, "caller");
     assert.equal(summary.call_sid, sock.callSid);
-    assert.equal(summary.from, "+919876543210");
+    // Masked by default (LOG_CALLER_NUMBERS); the agent still gets the full number.
+    assert.equal(summary.from, "+91******3210");
     assert.equal(summary.conversation_id, conv.id);
     assert.equal(summary.interruptions, 0);
     assert.ok((summary.caller_audio_s as number) >= 0.5);
