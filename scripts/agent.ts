@@ -20,6 +20,7 @@ import {
 const FAILURES = [
   "bad_key",
   "unknown_agent",
+  "malformed_signed_url",
   "error_1008",
   "flat_error_1002",
   "silence",
@@ -80,6 +81,7 @@ function failure(kind: string | undefined, ms: number): AgentFailure | undefined
       return undefined;
     case "bad_key":
     case "unknown_agent":
+    case "malformed_signed_url":
     case "silence":
     case "error_1008":
       return { kind };

@@ -159,7 +159,8 @@ function bridgeLine(rec: Record<string, unknown>): string | undefined {
       // numbers for one barge-in only confuse. The bridge reports what only it knows.
       return `barge-in: sent clear, dropped ${rec.dropped_buffered_ms} ms of the response not yet sent to Exotel`;
     case "dtmf_to_agent":
-      return `DTMF "${rec.digits}" sent to the agent as ${rec.kind}`;
+      // The digits are logged only with LOG_TRANSCRIPTS=lines; the count always.
+      return `DTMF ${rec.digits !== undefined ? `"${rec.digits}"` : `(${rec.count} digits)`} sent to the agent as ${rec.kind}`;
     case "agent_tool":
       return `agent used tool ${rec.tool}`;
     case "call_ending":

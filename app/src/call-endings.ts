@@ -40,6 +40,8 @@ export type AgentConnectErrorKind =
   | "rate_limited"
   | "upstream"
   | "bad_response"
+  /** The signed-URL reply held something that is not a usable ws(s) URL: a contract error, not retried. */
+  | "bad_signed_url"
   | "timeout"
   | "network"
   | "handshake";

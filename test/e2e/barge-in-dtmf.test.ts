@@ -105,7 +105,11 @@ describe("barge-in", () => {
 
 describe("DTMF", () => {
   it("sends digits to the agent as one user message on # and logs each digit", async () => {
-    const rig = await startRig({ outputFormat: "pcm_8000", inputFormat: "pcm_8000" });
+    // Digits are logged only when transcripts are (the privacy default keeps them out).
+    const rig = await startRig(
+      { outputFormat: "pcm_8000", inputFormat: "pcm_8000" },
+      { LOG_TRANSCRIPTS: "lines" },
+    );
     try {
       const { sock, conv } = await connected(rig);
       for (const d of "4567#") {

@@ -40,7 +40,7 @@ import { parseAgentMessage } from "../elevenlabs/parse.js";
 import { AgentLink } from "./agent-link.js";
 import { AgentPlayout, type PlayoutSink } from "./agent-playout.js";
 import { CallerUplink } from "./caller-uplink.js";
-import { DtmfCollector } from "./dtmf.js";
+import { DtmfCollector, type DtmfSink, dtmfBucket } from "./dtmf.js";
 import { dynamicVariables, missingVariables } from "./dynamic-variables.js";
 import type { CallHooks, CallIdentity, CallInfo, CallPlan } from "./hooks.js";
 import { inboundListener, tooManyBadFrames } from "./inbound-frames.js";
@@ -128,15 +128,20 @@ export class AgentLeg implements AgentSide, Tickable {
       },
     );
     this.uplink = new CallerUplink(this.send, PRECONNECT_AUDIO_MS, telemetry.callerTap);
-    this.dtmfCollector = new DtmfCollector(config.dtmf.mode, config.dtmf.flushMs, this.onDtmfFlush);
-    // The signed URL is the slowest step of setup: fetch it while Exotel sends connected/start.
-    if (isAgentAllowed(config, defaultAgentId)) this.link.prefetch(defaultAgentId);
+    this.dtmfCollector = new DtmfCollector(config.dtmf.mode, config.dtmf.flushMs, this.onDtmfFlush, {
+      bucket: dtmfBucket(deps.now),
+      onDropped: () => telemetry.dtmfDropped(),
+    });
   }
 
   // ------------------------------------------------------------ setup
 
   begin(identity: CallIdentity): void {
     this.identity = identity;
+    // The signed URL is the slowest step of setup, so it is asked for first, while routing runs; not
+    // before `start`, because an upgrade that never starts a call must not spend our API key.
+    const likely = identity.customParameters.agent_id ?? this.agentId;
+    if (isAgentAllowed(this.deps.config, likely)) this.link.prefetch(likely);
     // `start` has set the stream's format (rate and encoding) on the Exotel side.
     this.playout.setStreamFormat(this.streamFormat());
     void this.planAndConnect(identity.customParameters.agent_id);
@@ -467,8 +472,8 @@ export class AgentLeg implements AgentSide, Tickable {
     this.dtmfCollector.push(digit);
   }
 
-  private readonly onDtmfFlush = (kind: "user_message" | "contextual_update", text: string): void => {
-    this.telemetry.record("info", { event: "dtmf_to_agent", kind, digits: text }, "DTMF sent to the agent");
+  private readonly onDtmfFlush: DtmfSink = (kind, text, digits) => {
+    this.telemetry.dtmfToAgent(kind, digits);
     this.send(kind === "user_message" ? userMessageFrame(text) : contextualUpdateFrame(text));
   };
 

@@ -1,14 +1,16 @@
 /**
- * The agent side of one call, up to an open conversation: signed URL (fetched early, in parallel
- * with Exotel's `start`), the WebSocket, failure classification, and one retry for transient
- * failures while the caller has heard nothing. After `established()` it is a plain socket whose
+ * The agent side of one call, up to an open conversation: signed URL (fetched the moment a valid
+ * `start` arrives, never for a socket that has not proved to be a call: each fetch spends a request
+ * on our API key), the WebSocket, failure classification, and one retry for transient failures
+ * while the caller has heard nothing. No URL this file handles is ever put in an error or a log
+ * line: a signed URL carries a conversation token. After `established()` it is a plain socket whose
  * close is reported to the Call. The Call parses what arrives; this file knows no agent events.
  */
 import WebSocket from "ws";
 import { AgentConnectError, type AgentConnectErrorKind } from "../call-endings.js";
 import type { AgentEndpoints } from "../elevenlabs/hosts.js";
 import { publicConversationUrl } from "../elevenlabs/hosts.js";
-import { fetchSignedUrl } from "../elevenlabs/signed-url.js";
+import { fetchSignedUrl, signedUrlProblem } from "../elevenlabs/signed-url.js";
 
 /** Connection attempts per call (the first plus one retry), all within the connect budget. */
 const MAX_ATTEMPTS = 2;
@@ -71,8 +73,13 @@ export class AgentLink {
     private readonly handlers: AgentLinkHandlers,
   ) {}
 
-  /** Starts fetching a signed URL for `agentId` now, so it is ready when the call starts. */
+  /**
+   * The call has started: the connect budget runs from now, and the signed URL for the agent the
+   * call most likely wants is fetched while routing (hooks.plan) decides; `start` fetches another
+   * only if routing picked a different agent.
+   */
   prefetch(agentId: string): void {
+    if (this.deadline === 0) this.deadline = this.options.now() + this.options.connectTimeoutMs;
     const apiKey = this.options.apiKey;
     if (apiKey === undefined || this.stopped) return;
     this.signedUrlAgentId = agentId;
@@ -80,17 +87,29 @@ export class AgentLink {
       endpoints: this.options.endpoints,
       agentId,
       apiKey,
-      timeoutMs: this.options.connectTimeoutMs,
+      timeoutMs: Math.max(500, Math.round(this.deadline - this.options.now())),
       signal: this.abort.signal,
     });
     // Failure is handled where the URL is awaited; this only keeps it from counting as unhandled.
     this.signedUrl.catch(() => {});
   }
 
-  /** Connects to `agentId`; the connect budget starts now. */
+  /** Connects to `agentId`; the connect budget runs from `prefetch`, or from now without one. */
   start(agentId: string): void {
-    this.deadline = this.options.now() + this.options.connectTimeoutMs;
-    void this.connect(agentId);
+    if (this.deadline === 0) this.deadline = this.options.now() + this.options.connectTimeoutMs;
+    this.connectGuarded(agentId);
+  }
+
+  /** A throw anywhere in a connection attempt ends the call's setup as a failure, never as an unhandled rejection. */
+  private connectGuarded(agentId: string): void {
+    this.connect(agentId).catch((err: unknown) => {
+      this.fail(
+        err instanceof AgentConnectError
+          ? err
+          : new AgentConnectError("handshake", `agent connection failed (${errorName(err)})`),
+        agentId,
+      );
+    });
   }
 
   /** The conversation has started (metadata arrived): no more retries, closes are the Call's. */
@@ -147,17 +166,36 @@ export class AgentLink {
       url = await this.url(agentId);
     } catch (err) {
       this.fail(
-        err instanceof AgentConnectError ? err : new AgentConnectError("network", String(err)),
+        err instanceof AgentConnectError
+          ? err
+          : new AgentConnectError("network", `signed URL request failed (${errorName(err)})`),
         agentId,
       );
       return;
     }
     if (this.stopped) return;
-    const ws = new WebSocket(url, {
-      perMessageDeflate: false,
-      handshakeTimeout: Math.max(500, this.deadline - this.options.now()),
-      maxPayload: this.options.maxPayload,
-    });
+    // Checked again here: a public URL is built from configuration, and `ws` throws synchronously,
+    // quoting the URL, on what it cannot open.
+    const problem = signedUrlProblem(url);
+    if (problem !== undefined) {
+      this.fail(new AgentConnectError("bad_signed_url", `agent URL unusable: ${problem}`), agentId);
+      return;
+    }
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(url, {
+        perMessageDeflate: false,
+        handshakeTimeout: Math.max(500, this.deadline - this.options.now()),
+        maxPayload: this.options.maxPayload,
+      });
+    } catch (err) {
+      // The error's message may quote the URL: only its name is kept.
+      this.fail(
+        new AgentConnectError("bad_signed_url", `agent socket could not be opened (${errorName(err)})`),
+        agentId,
+      );
+      return;
+    }
     this.ws = ws;
     this.closed = false;
     ws.on("open", this.handlers.onOpen);
@@ -245,9 +283,13 @@ export class AgentLink {
     this.signedUrl = null;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
-      if (!this.stopped) void this.connect(agentId);
+      if (!this.stopped) this.connectGuarded(agentId);
     }, RETRY_BACKOFF_MS);
   }
 }
 
 function noop(): void {}
+
+function errorName(err: unknown): string {
+  return err instanceof Error ? err.name : typeof err;
+}

@@ -30,7 +30,13 @@ export type CallLogRecord =
   | { readonly event: "exotel_unknown_event"; readonly name: string }
   | { readonly event: "exotel_stop"; readonly reason: string | undefined }
   | { readonly event: "exotel_socket_error"; readonly err: ErrorInfo }
-  | { readonly event: "dtmf"; readonly digit: string; readonly duration_ms: number | undefined }
+  | {
+      readonly event: "dtmf";
+      /** Only with LOG_TRANSCRIPTS=lines (log-privacy.ts). */
+      readonly digit?: string;
+      readonly duration_ms: number | undefined;
+    }
+  | { readonly event: "dtmf_rate_limited"; readonly per_second: number; readonly burst: number }
   | {
       readonly event: "bad_frame";
       readonly source: "exotel" | "agent";
@@ -101,7 +107,9 @@ export type CallLogRecord =
   | {
       readonly event: "dtmf_to_agent";
       readonly kind: "user_message" | "contextual_update";
-      readonly digits: string;
+      /** Only with LOG_TRANSCRIPTS=lines (log-privacy.ts); `count` otherwise. */
+      readonly digits?: string;
+      readonly count?: number;
     }
   | { readonly event: "tap_failed"; readonly err: unknown }
   // Call

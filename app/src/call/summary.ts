@@ -67,7 +67,12 @@ export interface CallSummary extends SummaryExtras {
   readonly frames_out: number;
   readonly interruptions: number;
   readonly late_agent_chunks_dropped: number;
+  /** The last DTMF_KEPT digits received, oldest first (all of them on an ordinary call). */
   readonly dtmf: string;
+  /** Every DTMF digit received, kept or not. */
+  readonly dtmf_count: number;
+  /** Digits over the per-call DTMF rate: not sent to the agent and not logged one by one. */
+  readonly dtmf_dropped: number;
   readonly marks: { readonly sent: number; readonly echoed: number };
   readonly bad_frames: { readonly exotel: number; readonly agent: number };
   readonly agent_ping_ms: { readonly avg: number; readonly max: number } | undefined;
@@ -84,6 +89,8 @@ export interface TranscriptTurn {
   readonly interrupted?: boolean;
 }
 
+/** DTMF digits kept for the summary: the last ones matter (the entry that ended the call). */
+export const DTMF_KEPT = 64;
 const MAX_TURNS = 200;
 const MAX_TURN_CHARS = 1000;
 
@@ -100,7 +107,10 @@ export class CallStats {
   marksEchoed = 0;
   badExotelFrames = 0;
   badAgentFrames = 0;
-  dtmf = "";
+  /** Recent digits; trimmed to DTMF_KEPT in batches, so a flood costs no copy per digit. */
+  private dtmfTail = "";
+  dtmfCount = 0;
+  dtmfDropped = 0;
   transcriptTurns = 0;
   readonly transcript: TranscriptTurn[] = [];
   pingCount = 0;
@@ -131,6 +141,16 @@ export class CallStats {
         return;
       }
     }
+  }
+
+  addDtmf(digit: string): void {
+    this.dtmfCount++;
+    this.dtmfTail += digit;
+    if (this.dtmfTail.length >= 4 * DTMF_KEPT) this.dtmfTail = this.dtmfTail.slice(-DTMF_KEPT);
+  }
+
+  get dtmf(): string {
+    return this.dtmfTail.length > DTMF_KEPT ? this.dtmfTail.slice(-DTMF_KEPT) : this.dtmfTail;
   }
 
   addPing(ms: number): void {
@@ -210,6 +230,8 @@ export function buildSummary(s: SummaryInput): CallSummary {
     interruptions: st.interruptions,
     late_agent_chunks_dropped: st.lateAgentChunksDropped,
     dtmf: st.dtmf,
+    dtmf_count: st.dtmfCount,
+    dtmf_dropped: st.dtmfDropped,
     marks: { sent: st.marksSent, echoed: st.marksEchoed },
     bad_frames: { exotel: st.badExotelFrames, agent: st.badAgentFrames },
     agent_ping_ms:

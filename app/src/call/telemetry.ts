@@ -7,7 +7,10 @@
 import { END_REASONS, type EndReason } from "../call-endings.js";
 import { callLogger, type Logger, type LogRateLimiter } from "../log.js";
 import type { Metrics } from "../metrics.js";
+import { PRIVACY_DEFAULTS, type PrivacySettings } from "../privacy.js";
+import { DTMF_BURST, DTMF_PER_SECOND, dtmfBucket, type TokenBucket } from "./dtmf.js";
 import type { AudioTap, CallIdentity } from "./hooks.js";
+import { customParametersForLog, dtmfDigitsLogged, summaryForLog } from "./log-privacy.js";
 import type { CallLogLevel, CallLogRecord } from "./log-records.js";
 import type { CallObserver } from "./observer.js";
 import { buildSummary, CallStats, type CallSummary, type SummaryInput } from "./summary.js";
@@ -18,9 +21,14 @@ export interface TelemetryDeps {
   readonly badFrameLog: LogRateLimiter;
   readonly now: () => number;
   readonly observer?: CallObserver | undefined;
+  /** LOG_CALLER_NUMBERS / LOG_TRANSCRIPTS; the privacy defaults when absent. */
+  readonly config?: { readonly privacy: PrivacySettings };
 }
 
 export type FrameSource = "exotel" | "agent";
+
+/** Tool names kept for `call_summary.tool_calls`. */
+const MAX_TOOL_CALLS_KEPT = 100;
 
 export class CallTelemetry {
   readonly stats = new CallStats();
@@ -33,6 +41,9 @@ export class CallTelemetry {
   private readonly createdAt: number;
   private userTurnEndedAt = -1;
   private readonly observer: CallObserver | undefined;
+  /** Per call: a flood of `dtmf` frames must not become a flood of log lines. */
+  private readonly dtmfLog: TokenBucket;
+  private readonly privacy: PrivacySettings;
 
   constructor(
     readonly callId: string,
@@ -42,6 +53,8 @@ export class CallTelemetry {
     this.ids = { call_id: callId };
     this.logger = callLogger(deps.log, this.ids);
     this.observer = deps.observer;
+    this.dtmfLog = dtmfBucket(deps.now);
+    this.privacy = deps.config?.privacy ?? PRIVACY_DEFAULTS;
   }
 
   /** The call's logger, labelled with every id known so far. */
@@ -88,7 +101,7 @@ export class CallTelemetry {
         from: identity.from,
         to: identity.to,
         account_sid: identity.accountSid,
-        custom_parameters: identity.customParameters,
+        custom_parameters: customParametersForLog(identity.customParameters, this.privacy),
         sample_rate: identity.sampleRate,
         media_format: mediaFormat,
       },
@@ -231,12 +244,44 @@ export class CallTelemetry {
       this.notify(() => o.interruption?.({ callId: this.callId, eventId, cutMs: cutQueuedMs }));
   }
 
+  /** Every digit is counted; only those within the per-call DTMF rate are logged and shown live. */
   dtmf(digit: string, durationMs: number | undefined): void {
-    this.stats.dtmf += digit;
+    this.stats.addDtmf(digit);
     this.deps.metrics.dtmfDigits.inc();
-    this.record("info", { event: "dtmf", digit, duration_ms: durationMs }, "DTMF digit");
+    if (!this.dtmfLog.take()) {
+      if (this.dtmfLog.refused === 1)
+        this.record(
+          "warn",
+          { event: "dtmf_rate_limited", per_second: DTMF_PER_SECOND, burst: DTMF_BURST },
+          "DTMF faster than a keypad: further digits are counted, not logged or sent to the agent",
+        );
+      return;
+    }
+    this.record(
+      "info",
+      { event: "dtmf", ...(dtmfDigitsLogged(this.privacy) && { digit }), duration_ms: durationMs },
+      "DTMF digit",
+    );
     const o = this.observer;
     if (o?.dtmf) this.notify(() => o.dtmf?.({ callId: this.callId, digit }));
+  }
+
+  /** Digits sent to the agent: logged as a count unless LOG_TRANSCRIPTS=lines (see log-privacy.ts). */
+  dtmfToAgent(kind: "user_message" | "contextual_update", digits: string): void {
+    this.record(
+      "info",
+      {
+        event: "dtmf_to_agent",
+        kind,
+        ...(dtmfDigitsLogged(this.privacy) ? { digits } : { count: digits.length }),
+      },
+      "DTMF sent to the agent",
+    );
+  }
+
+  /** A digit over the per-call rate was not sent to the agent. */
+  dtmfDropped(): void {
+    this.stats.dtmfDropped++;
   }
 
   ping(ms: number | null): void {
@@ -246,7 +291,8 @@ export class CallTelemetry {
   }
 
   toolCall(name: string): void {
-    this.stats.toolCalls.push(name);
+    // The agent decides how many tools it calls: the summary keeps a bounded list.
+    if (this.stats.toolCalls.length < MAX_TOOL_CALLS_KEPT) this.stats.toolCalls.push(name);
   }
 
   /** An agent failure, counted under `label` in agent_errors_total. */
@@ -288,7 +334,12 @@ export class CallTelemetry {
     const summary = buildSummary({ ...input, callId: this.callId, stats: this.stats });
     const info = END_REASONS[input.endReason];
     // The ids are already in the logger's bindings: do not repeat the keys in the line.
-    const { call_sid: _c, stream_sid: _s, conversation_id: _v, ...record } = summary;
+    const {
+      call_sid: _c,
+      stream_sid: _s,
+      conversation_id: _v,
+      ...record
+    } = summaryForLog(summary, this.privacy);
     this.logger[info.level === "error" ? "error" : "info"](record, "call summary");
     this.deps.metrics.callsEnded.labels(input.endReason, info.by).inc();
     this.deps.metrics.activeCalls.dec();

@@ -1,7 +1,8 @@
 /**
  * Signed-URL client: `GET /v1/convai/conversation/get-signed-url` with `xi-api-key`
  * (docs/protocols.md, "Hosts and authentication"). The API key goes only here, over HTTPS, never on a WebSocket.
- * The signed URL itself is a short-lived credential: callers must not log it.
+ * The signed URL itself is a short-lived credential: callers must not log it, and no error made here
+ * quotes it (a malformed one is refused by `signedUrlProblem`, naming the defect only).
  */
 import { AgentConnectError } from "../call-endings.js";
 import { type AgentEndpoints, signedUrlEndpoint } from "./hosts.js";
@@ -70,7 +71,28 @@ export async function fetchSignedUrl(req: SignedUrlRequest): Promise<string> {
     throw new AgentConnectError("bad_response", "signed URL reply is not JSON", res.status);
   }
   const url = (body as { signed_url?: unknown } | null)?.signed_url;
-  if (typeof url !== "string" || !/^wss?:\/\//.test(url))
-    throw new AgentConnectError("bad_response", "signed URL reply has no ws(s):// signed_url", res.status);
-  return url;
+  const problem = signedUrlProblem(url);
+  if (problem !== undefined)
+    throw new AgentConnectError("bad_signed_url", `signed URL reply unusable: ${problem}`, res.status);
+  return url as string;
+}
+
+/** Longest signed URL accepted; real ones are a few hundred characters. */
+const MAX_SIGNED_URL_CHARS = 8192;
+
+/**
+ * Why `value` cannot be opened as the agent socket, or undefined when it can. The answer names the
+ * defect only: the URL carries a conversation token and must not reach a log line or an error.
+ * The checks are the ones `ws` makes before it throws (WHATWG URL, ws/wss, no fragment), so a URL
+ * that passes here opens without a synchronous throw.
+ */
+export function signedUrlProblem(value: unknown): string | undefined {
+  if (typeof value !== "string" || value === "") return "no signed_url string";
+  if (value.length > MAX_SIGNED_URL_CHARS) return `longer than ${MAX_SIGNED_URL_CHARS} characters`;
+  if (!URL.canParse(value)) return "not a valid URL";
+  const url = new URL(value);
+  if (url.protocol !== "wss:" && url.protocol !== "ws:") return "not a ws(s) URL";
+  if (url.hostname === "") return "no host";
+  if (url.hash !== "") return "has a fragment";
+  return undefined;
 }

@@ -254,14 +254,16 @@ export class LocalAgent {
       });
       return;
     }
-    const signature = randomBytes(24).toString("base64url");
+    const malformed = this.options.failure?.kind === "malformed_signed_url";
+    // Recognisable, so a test can prove the token never reaches a log line.
+    const signature = `${malformed ? "FAKE-SIGNED-URL-TOKEN-" : ""}${randomBytes(24).toString("base64url")}`;
     this.signatures.set(signature, {
       agentId,
       expiresAt: Date.now() + (this.options.signatureTtlMs ?? 15 * 60_000),
     });
     const host = req.headers.host ?? `127.0.0.1:${this.port}`;
     const q = new URLSearchParams({ agent_id: agentId, conversation_signature: signature });
-    answer(200, { signed_url: `ws://${host}${CONVERSATION_PATH}?${q}` });
+    answer(200, { signed_url: `ws://${malformed ? "local test agent" : host}${CONVERSATION_PATH}?${q}` });
   }
 
   private readonly onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {

@@ -23,6 +23,12 @@ export type AgentFailure =
   | { readonly kind: "bad_key" }
   /** Every agent id is unknown: signed URL and upgrade answer 404. */
   | { readonly kind: "unknown_agent" }
+  /**
+   * The signed-URL endpoint answers 200 with a `signed_url` that no client can open (a space in the
+   * host) but that still carries a fresh `conversation_signature`: what a broken upstream or proxy
+   * could hand over, to check that the token never reaches a log line.
+   */
+  | { readonly kind: "malformed_signed_url" }
   /** Typed `error` event (error_event shape) instead of metadata, then close 1008. */
   | { readonly kind: "error_1008"; readonly errorType?: string; readonly message?: string }
   /** Flat `{"type":"error","message":...}` then close 1002, `afterMs` after metadata (instead of it when omitted). */

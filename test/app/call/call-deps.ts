@@ -16,7 +16,7 @@ export function callDeps(
   return {
     config,
     endpoints: agentEndpoints(config.agent.region, config.agent.baseUrl),
-    log: createLogger("debug", logs.destination),
+    log: createLogger("debug", logs.destination, { privacy: config.privacy }),
     metrics: createMetrics({ defaultMetrics: false }),
     ticker: new Ticker(20),
     tools: new ClientToolRegistry(),

@@ -36,6 +36,8 @@ describe("CallObserver", () => {
       ELEVENLABS_API_KEY: API_KEY,
       ELEVENLABS_BASE_URL: agent.url,
       DTMF_MODE: "contextual_update",
+      // The test paces itself on transcript lines, which only this setting writes.
+      LOG_TRANSCRIPTS: "lines",
     });
     const logs = new LogCapture();
     const seen: string[] = [];
