@@ -29,6 +29,12 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const AGENT_ID = "local-test-agent";
 const BRIDGE_START_TIMEOUT_MS = 30_000;
 const DEMO_TIMEOUT_MS = 90_000;
+/**
+ * The bridge and the caller measure response latency the same way from the two ends of the line;
+ * they differ by network transit and timer jitter only, which on a loaded machine stays well
+ * inside this.
+ */
+const LATENCY_AGREEMENT_MS = 250;
 
 /** The scripted call: when things happen, ms after Exotel's `start`. */
 const SCRIPT = {
@@ -203,6 +209,41 @@ async function stopAll(): Promise<void> {
   if (workDir) rmSync(workDir, { recursive: true, force: true });
 }
 
+interface BridgeLatency {
+  readonly response_latency_ms?: { readonly count: number; readonly avg: number; readonly max: number };
+  readonly time_to_first_audio_ms?: number;
+}
+
+/**
+ * Response latency and time to first audio as the bridge logged them and as the caller measured
+ * them: one definition (README, "Latency"), two vantage points.
+ */
+function compareLatency(
+  r: CallResult["report"],
+  bridge: BridgeLatency | undefined,
+): {
+  lines: string[];
+  problems: string[];
+} {
+  const lines = ['Latency, one definition measured at both ends (README, "Latency"):'];
+  const problems: string[] = [];
+  const b = bridge?.response_latency_ms;
+  const c = r.latency;
+  lines.push(
+    `  response latency:      bridge ${b ? `avg ${b.avg} ms over ${b.count} turns` : "-"}; ` +
+      `caller ${c.avgMs !== null ? `avg ${c.avgMs} ms over ${c.count} turns` : "-"}` +
+      (b && c.avgMs !== null ? `; difference ${Math.abs(b.avg - c.avgMs)} ms` : ""),
+  );
+  const bf = bridge?.time_to_first_audio_ms;
+  lines.push(`  time to first audio:   bridge ${bf ?? "-"} ms; caller ${r.firstAgentAudioMs ?? "-"} ms`);
+  if (b === undefined || c.avgMs === null) problems.push("response latency missing on one side");
+  else if (b.count !== c.count)
+    problems.push(`response latency: bridge counted ${b.count} turns, caller ${c.count}`);
+  else if (Math.abs(b.avg - c.avgMs) > LATENCY_AGREEMENT_MS)
+    problems.push(`response latency disagrees: bridge ${b.avg} ms, caller ${c.avgMs} ms`);
+  return { lines, problems };
+}
+
 function checkDemo(result: CallResult, conv: AgentConversation | undefined, summaries: unknown[]): string[] {
   const r = result.report;
   const problems = [...r.failures];
@@ -288,7 +329,10 @@ async function main(): Promise<number> {
   say("");
   say(formatSummary(result.report));
   say("");
-  const problems = checkDemo(result, conv, bridge.summaries);
+  const latency = compareLatency(result.report, summary as BridgeLatency | undefined);
+  for (const line of latency.lines) say(line);
+  say("");
+  const problems = [...checkDemo(result, conv, bridge.summaries), ...latency.problems];
   say(
     `Recording (stereo: caller left, agent right, as heard): ${files.wav ?? "none (the call never connected)"}`,
   );

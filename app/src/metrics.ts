@@ -64,7 +64,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   });
   const responseLatencySeconds = new Histogram({
     name: "exotel_bridge_response_latency_seconds",
-    help: "From the caller's final transcript to the first audio of the agent's reply",
+    help: "Response latency as the caller hears it: from the end of the caller's speech to the first audio of the agent's reply sent to Exotel",
     buckets: LATENCY_BUCKETS,
     ...mk,
   });

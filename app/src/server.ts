@@ -22,7 +22,7 @@ import type { CallHooks } from "./call/hooks.js";
 import { Ticker } from "./call/ticker.js";
 import { ClientToolRegistry } from "./call/tools.js";
 import type { Config } from "./config.js";
-import { ConsoleFeed, mountConsole } from "./console/index.js";
+import { ConsoleFeed, consoleObserver, mountConsole } from "./console/index.js";
 import { agentEndpoints } from "./elevenlabs/hosts.js";
 import { createLogger, type Logger, LogRateLimiter } from "./log.js";
 import { createMetrics, type Metrics } from "./metrics.js";
@@ -226,6 +226,8 @@ export class Bridge {
       now: () => performance.now(),
       onClosed: (c) => this.calls.delete(c),
       hooks: this.hooks,
+      // A console that is off (no credential) costs a call nothing.
+      ...(this.config.console.basicAuth !== undefined && { observer: consoleObserver(this.consoleFeed) }),
     });
     this.calls.add(call);
   };

@@ -32,6 +32,7 @@ interface Sock {
   readonly closed: Promise<unknown>;
   sendConnected(): void;
   sendStart(): void;
+  sendMedia(pcm: Buffer): void;
   sendStop(): void;
   close(): void;
   waitFor(p: (frames: Frame[]) => boolean, timeoutMs: number, what: string): Promise<void>;
@@ -158,6 +159,9 @@ before(async () => {
     await sock.waitFor((f) => f.filter((x) => x.event === "media").length >= 2, 5000, "first agent audio");
     conv.interrupt(greeting);
     await sock.waitFor((f) => f.some((x) => x.event === "clear"), 5000, "clear");
+    // Response latency runs from the end of the caller's speech: the caller speaks, then is silent.
+    sock.sendMedia(tone(300, 8000, 500));
+    sock.sendMedia(Buffer.alloc(1600));
     conv.sendUserTranscript("where is my order", conv.newEventId());
     const reply = conv.newEventId();
     conv.sendAudio(tone(500, 8000, 400), reply);

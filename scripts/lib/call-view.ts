@@ -181,12 +181,12 @@ export function formatSummary(r: CallReport): string {
     return lines.join("\n");
   }
   lines.push(`  stream:                ${r.streamSid} call ${r.callSid}, ${r.sampleRate} Hz`);
-  lines.push(`  setup (handshake):     ${ms(r.setupMs)}`);
-  lines.push(`  first agent audio:     ${ms(r.firstAgentAudioMs)} after start`);
+  lines.push(`  WebSocket handshake:   ${ms(r.handshakeMs)}`);
+  lines.push(`  time to first audio:   ${ms(r.firstAgentAudioMs)} after start`);
   const turns = r.turns.map((t) => (t.latencyMs === null ? "no reply" : `${t.latencyMs} ms`)).join(", ");
   lines.push(
-    `  turn latency:          ${r.turns.length ? turns : "-"}` +
-      (r.latency.count > 1 ? ` (median ${r.latency.medianMs} ms, max ${r.latency.maxMs} ms)` : ""),
+    `  response latency:      ${r.turns.length ? turns : "-"}` +
+      (r.latency.count > 1 ? ` (avg ${r.latency.avgMs} ms, max ${r.latency.maxMs} ms)` : ""),
   );
   lines.push(
     `  audio caller -> bridge: ${r.audio.callerSentS.toFixed(1)} s sent (${r.audio.callerSpeechS.toFixed(1)} s speech)`,

@@ -127,7 +127,12 @@ export class AgentLeg implements AgentSide, Tickable {
         mayRetry: () => !this.ending && this.agentError === undefined,
       },
     );
-    this.uplink = new CallerUplink(this.send, PRECONNECT_AUDIO_MS, telemetry.callerTap);
+    this.uplink = new CallerUplink(
+      this.send,
+      PRECONNECT_AUDIO_MS,
+      telemetry.callerTap,
+      telemetry.callerVoice,
+    );
     this.dtmfCollector = new DtmfCollector(config.dtmf.mode, config.dtmf.flushMs, this.onDtmfFlush, {
       bucket: dtmfBucket(deps.now),
       onDropped: () => telemetry.dtmfDropped(),

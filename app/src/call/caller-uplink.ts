@@ -29,6 +29,12 @@ export class CallerUplink {
     private readonly preconnectMs: number,
     /** Receives decoded caller PCM when a recording runs (forces a decode on the passthrough path). */
     private readonly tap: () => ((pcm: Buffer) => void) | undefined,
+    /**
+     * Hears every payload as the stream carries it (PCM16, or mu-law: the end-of-speech detector
+     * reads both), preconnect audio included. The bytes are the strict check's decode, reused:
+     * no second decode, and valid only during the call.
+     */
+    private readonly voice: (payload: Buffer) => void = () => {},
   ) {}
 
   /** From conversation metadata: flushes what was kept while connecting. */
@@ -45,6 +51,7 @@ export class CallerUplink {
 
   /** One Exotel media payload (strict base64, `bytes` long, `ms` of audio). */
   accept(b64: string, bytes: number, ms: number): void {
+    this.voice(decodeBase64Transient(b64));
     if (this.configured) {
       this.forward(b64, bytes);
       return;

@@ -37,11 +37,16 @@ export interface TranscriptEvent {
   readonly corrected: boolean;
 }
 
+/** The first frame of an agent response has gone to Exotel. */
 export interface ResponseStartedEvent {
   readonly callId: string;
   /** The agent's event_id of the response. */
   readonly eventId: number;
-  /** From the end of the caller's turn to the first audio of this response; undefined if unknown. */
+  /**
+   * Response latency as the caller hears it: from the end of the caller's speech (detected in the
+   * caller audio) to this frame; undefined when the caller had not spoken since the last response
+   * (a greeting, a reply to DTMF).
+   */
   readonly turnLatencyMs: number | undefined;
 }
 

@@ -13,6 +13,7 @@ import type { AudioTap, CallIdentity } from "./hooks.js";
 import { customParametersForLog, dtmfDigitsLogged, summaryForLog } from "./log-privacy.js";
 import type { CallLogLevel, CallLogRecord } from "./log-records.js";
 import type { CallObserver } from "./observer.js";
+import { ResponseLatency } from "./response-latency.js";
 import { buildSummary, CallStats, type CallSummary, type SummaryInput } from "./summary.js";
 
 export interface TelemetryDeps {
@@ -39,7 +40,9 @@ export class CallTelemetry {
   /** When Exotel's `start` arrived: the caller is listening from then on. */
   private startAt = -1;
   private readonly createdAt: number;
-  private userTurnEndedAt = -1;
+  private readonly latency = new ResponseLatency();
+  /** event_id of a response whose first frame to Exotel is awaited (-1: none). */
+  private responseAwaitingAudio = -1;
   private readonly observer: CallObserver | undefined;
   /** Per call: a flood of `dtmf` frames must not become a flood of log lines. */
   private readonly dtmfLog: TokenBucket;
@@ -94,6 +97,8 @@ export class CallTelemetry {
 
   started(identity: CallIdentity, mediaFormat: unknown): void {
     this.startAt = this.deps.now();
+    const encoding = (mediaFormat as { streamEncoding?: unknown } | undefined)?.streamEncoding;
+    this.latency.setFormat(identity.sampleRate, encoding === "ulaw" ? "ulaw" : "pcm16");
     this.record(
       "info",
       {
@@ -167,6 +172,11 @@ export class CallTelemetry {
     this.deps.metrics.audioSecondsUp.inc(ms / 1000);
   }
 
+  /** Every caller payload as received (PCM16 or mu-law bytes), for the end-of-speech detector. */
+  readonly callerVoice = (payload: Uint8Array): void => {
+    this.latency.caller(payload, this.deps.now());
+  };
+
   /** Decoded caller audio for the recording, when one runs (read per frame by the uplink). */
   readonly callerTap = (): ((pcm: Buffer) => void) | undefined => {
     const tap = this.tap;
@@ -185,18 +195,25 @@ export class CallTelemetry {
       st.firstAudioMs = now - this.startAt;
       this.deps.metrics.firstAudioSeconds.observe(st.firstAudioMs / 1000);
     }
+    if (this.responseAwaitingAudio >= 0) this.responseAudible(now);
   }
 
   /** One agent audio chunk accepted for playout; `newResponse` on the first chunk of a response. */
-  agentChunk(eventId: number, newResponse: boolean, now: number): void {
+  agentChunk(eventId: number, newResponse: boolean, _now: number): void {
     this.stats.agentChunks++;
     if (!newResponse) return;
-    let latency: number | undefined;
-    if (this.userTurnEndedAt >= 0) {
-      latency = now - this.userTurnEndedAt;
+    this.latency.responseStarted();
+    this.responseAwaitingAudio = eventId;
+  }
+
+  /** The first frame of a response went to Exotel: the caller's wait ends here. */
+  private responseAudible(now: number): void {
+    const eventId = this.responseAwaitingAudio;
+    this.responseAwaitingAudio = -1;
+    const latency = this.latency.firstAudio(now);
+    if (latency !== undefined) {
       this.stats.responseLatenciesMs.push(latency);
       this.deps.metrics.responseLatencySeconds.observe(latency / 1000);
-      this.userTurnEndedAt = -1;
     }
     const o = this.observer;
     if (o?.responseStarted)
@@ -208,7 +225,6 @@ export class CallTelemetry {
   transcript(role: "agent" | "user", text: string): void {
     const at = this.elapsedS();
     this.stats.addTurn({ role, text, at });
-    if (role === "user") this.userTurnEndedAt = this.deps.now();
     this.record("info", { event: "transcript", role, text }, role === "agent" ? "agent" : "caller");
     this.observeLine(role, text, at, false);
   }

@@ -4,12 +4,15 @@
  * these two without knowing the console's types; the live events in between (transcript, turn,
  * interruption, dtmf, agent_correction) are one-line literals at the points they happen.
  */
-import type { CallInfo } from "../call/hooks.js";
+import type { CallIdentity } from "../call/hooks.js";
 import type { CallSummary } from "../call/summary.js";
 import type { CallEndedEvent, CallStartedEvent } from "./events.js";
 
+/** Who called whom on which stream: what Exotel's `start` told the call (a CallInfo will do). */
+export type CallParties = Pick<CallIdentity, "callId" | "callSid" | "streamSid" | "from" | "to">;
+
 export function callStartedEvent(
-  info: CallInfo,
+  info: CallParties,
   agentId: string,
   audioPath?: string,
   at = Date.now(),

@@ -41,7 +41,11 @@ export interface AgentCorrectionEvent extends CallEventBase {
   readonly text: string;
 }
 
-/** One response: from the caller's final transcript to the agent's first audio. */
+/**
+ * One answered turn: response latency as the caller hears it, from the end of the caller's speech
+ * (detected in the caller audio) to the agent's first audio frame sent to Exotel. The same number
+ * as the summary's `response_latency_ms` and the `exotel_bridge_response_latency_seconds` metric.
+ */
 export interface TurnEvent extends CallEventBase {
   readonly type: "turn";
   readonly latencyMs: number;

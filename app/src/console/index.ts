@@ -4,7 +4,8 @@
  */
 
 export type { ConsoleConfig } from "../config/console.js";
-export { callEndedEvent, callStartedEvent } from "./adapters.js";
+export { type CallParties, callEndedEvent, callStartedEvent } from "./adapters.js";
+export { consoleObserver } from "./call-observer.js";
 export type * from "./events.js";
 export { type ConsoleClient, ConsoleFeed, type ConsoleLimits, DEFAULT_CONSOLE_LIMITS } from "./feed.js";
 export { CONSOLE_PATH, mountConsole } from "./route.js";

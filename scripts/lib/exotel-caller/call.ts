@@ -287,7 +287,7 @@ export class ExotelCall {
       streamSid: sock.streamSid,
       callSid: sock.callSid,
       startedAt: this.startedAt.toISOString(),
-      setupMs: Math.round(sock.handshakeMs),
+      handshakeMs: Math.round(sock.handshakeMs),
       firstAgentAudioMs: p.firstAgentAudioMs === null ? null : Math.round(p.firstAgentAudioMs),
       durationMs: Math.round(endMs),
       turns,

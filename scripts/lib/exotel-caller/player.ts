@@ -48,7 +48,8 @@ export interface PlayerStats {
   readonly agentReceivedMs: number;
   readonly agentClearedMs: number;
   readonly maxAheadMs: number;
-  readonly onsets: readonly number[];
+  /** Where agent audio started playing after silence, with when its first frame arrived. */
+  readonly onsets: ReadonlyArray<{ readonly atMs: number; readonly arrivalMs: number }>;
   readonly frames: CallReport["frames"];
   readonly marks: CallReport["marks"];
   readonly clears: number;
@@ -62,6 +63,7 @@ export class Player {
   private playStartedMs = 0;
   private stopTimer: NodeJS.Timeout | null = null;
   private readonly onsets: number[] = [];
+  private readonly onsetArrivals: number[] = [];
   private maxAheadMs = 0;
   private agentReceivedMs = 0;
   private agentClearedMs = 0;
@@ -209,7 +211,7 @@ export class Player {
       agentReceivedMs: this.agentReceivedMs,
       agentClearedMs: this.agentClearedMs,
       maxAheadMs: this.maxAheadMs,
-      onsets: [...this.onsets],
+      onsets: this.onsets.map((atMs, i) => ({ atMs, arrivalMs: this.onsetArrivals[i] as number })),
       frames: {
         mediaReceived: this.mediaFrames,
         sizes: { ...this.sizes },
@@ -321,8 +323,10 @@ export class Player {
       this.playing = true;
       this.playStartedMs = startMs;
       this.onsets.push(startMs);
+      this.onsetArrivals.push(now);
+      // Response latency from the caller's side: the end of its speech to the first agent audio received.
       const seg = [...this.host.segments].reverse().find((s) => s.endMs <= startMs);
-      const latency = seg && this.isFirstOnsetAfter(seg, startMs) ? startMs - seg.endMs : undefined;
+      const latency = seg && this.isFirstOnsetAfter(seg, startMs) ? now - seg.endMs : undefined;
       this.host.emit({
         type: "agent_audio_start",
         atMs: startMs,

@@ -19,23 +19,25 @@ export function stereoRecording(audio: CallAudio): Buffer {
 
 /**
  * One turn per caller speech segment that ended before `endMs`: the first agent onset after it
- * (and before the next segment starts) answers it.
+ * (and before the next segment starts) answers it. Its latency is response latency as the caller
+ * hears it, the bridge's definition seen from this side: from the end of the caller's speech to
+ * the arrival of the agent's first audio frame.
  */
 export function callerTurns(
   segments: ReadonlyArray<{ readonly startMs: number; readonly endMs: number }>,
-  onsets: readonly number[],
+  onsets: ReadonlyArray<{ readonly atMs: number; readonly arrivalMs: number }>,
   endMs: number,
 ): CallTurn[] {
   return segments
     .filter((s) => s.endMs <= endMs)
     .map((seg, i, all) => {
       const next = all[i + 1];
-      const onset = onsets.find((o) => o > seg.endMs && (next === undefined || o < next.startMs));
+      const onset = onsets.find((o) => o.atMs > seg.endMs && (next === undefined || o.atMs < next.startMs));
       return {
         callerStartMs: seg.startMs,
         callerEndMs: seg.endMs,
-        agentStartMs: onset === undefined ? null : Math.round(onset),
-        latencyMs: onset === undefined ? null : Math.round(onset - seg.endMs),
+        agentStartMs: onset === undefined ? null : Math.round(onset.atMs),
+        latencyMs: onset === undefined ? null : Math.round(onset.arrivalMs - seg.endMs),
       };
     });
 }
@@ -47,6 +49,7 @@ export function latencySummary(turns: readonly CallTurn[]): CallReport["latency"
     .sort((a, b) => a - b);
   return {
     count: lat.length,
+    avgMs: lat.length ? Math.round(lat.reduce((a, b) => a + b, 0) / lat.length) : null,
     minMs: lat[0] ?? null,
     medianMs: lat.length ? (lat[Math.floor((lat.length - 1) / 2)] as number) : null,
     maxMs: lat[lat.length - 1] ?? null,
@@ -71,11 +74,11 @@ export function refusedResult(
       streamSid: "",
       callSid: "",
       startedAt: startedAt.toISOString(),
-      setupMs: null,
+      handshakeMs: null,
       firstAgentAudioMs: null,
       durationMs: 0,
       turns: [],
-      latency: { count: 0, minMs: null, medianMs: null, maxMs: null },
+      latency: { count: 0, avgMs: null, minMs: null, medianMs: null, maxMs: null },
       audio: { callerSentS: 0, callerSpeechS: 0, agentReceivedS: 0, agentPlayedS: 0, agentClearedS: 0 },
       frames: { mediaReceived: 0, sizes: {}, violations: 0, violationSamples: [], otherEvents: {} },
       maxQueuedAheadMs: 0,

@@ -77,6 +77,10 @@ export interface CallTurn {
   readonly callerEndMs: number;
   /** First agent audio that started playing after the caller stopped (and before the next turn). */
   readonly agentStartMs: number | null;
+  /**
+   * Response latency as the caller hears it: from `callerEndMs` to the arrival of that audio's
+   * first frame (the bridge's `response_latency_ms`, measured from this side).
+   */
   readonly latencyMs: number | null;
 }
 
@@ -89,14 +93,18 @@ export interface CallReport {
   readonly streamSid: string;
   readonly callSid: string;
   readonly startedAt: string;
-  /** WebSocket handshake time (TCP + TLS + upgrade). */
-  readonly setupMs: number | null;
-  /** From `start` to the first agent audio received. */
+  /**
+   * WebSocket handshake time (TCP + TLS + upgrade). Not the bridge's `setup_ms`, which runs from
+   * the socket opening to the agent's conversation starting.
+   */
+  readonly handshakeMs: number | null;
+  /** From `start` to the first agent audio received: the bridge's `time_to_first_audio_ms`, seen from here. */
   readonly firstAgentAudioMs: number | null;
   readonly durationMs: number;
   readonly turns: readonly CallTurn[];
   readonly latency: {
     readonly count: number;
+    readonly avgMs: number | null;
     readonly minMs: number | null;
     readonly medianMs: number | null;
     readonly maxMs: number | null;

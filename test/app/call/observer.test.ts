@@ -90,6 +90,9 @@ describe("CallObserver", () => {
       sock.sendStart();
       const conv = await agent.nextConversation(5000);
       await logs.waitFor((l) => l.some((x) => x.event === "agent_connected"), 5000, "agent_connected");
+      // The caller speaks (half a second of tone) and falls silent: the turn latency runs from here.
+      sock.sendMedia(tone(300, 8000, 500));
+      sock.sendMedia(Buffer.alloc(1600));
       conv.sendUserTranscript("hello", conv.newEventId());
       // The observer, not the log: transcript lines stay out of the logs by default (LOG_TRANSCRIPTS).
       await until(() => seen.includes("user: hello"), 5000, "user transcript");
@@ -118,7 +121,7 @@ describe("CallObserver", () => {
       "dtmf 7",
       "ended",
     ]);
-    assert.ok(latency !== undefined && latency >= 0, "turn latency measured from the caller's turn");
+    assert.ok(latency !== undefined && latency >= 0, "turn latency measured from the caller's speech");
     assert.equal(endedReason, "caller_hangup");
     assert.equal(logs.events("observer_failed").length, 1, "the throwing subscriber was logged, once");
     assert.equal(logs.events("call_summary").length, 1);
