@@ -165,7 +165,7 @@ export const CONTROL_ENV = {
   TRANSFER_MAX_CONVERSATION_S: integer(0, 14_400, 0, " s"),
   TRANSFER_PARALLEL_RINGING: bool(false),
   TRANSFER_ANNOUNCEMENT: optional((v) =>
-    v.length <= 300 && !/[\x00-\x1f]/.test(v) ? undefined : "must be one line of at most 300 characters",
+    v.length <= 300 && /^[^\p{Cc}]*$/u.test(v) ? undefined : "must be one line of at most 300 characters",
   ),
   OUTBOUND_TIME_LIMIT_S: integer(0, 14_400, 0, " s"),
   OUTBOUND_RECORD: bool(false),
