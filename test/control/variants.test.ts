@@ -1,11 +1,12 @@
 /**
  * Every documented shape of Exotel's requests and replies, over real HTTP against the real bridge:
  * Passthru as a GET query, a form POST and a JSON POST, with `CallSid` in any case and the stream
- * details as `Stream[Status]` or as a `Stream` object; Connect's reply fields.
+ * details as `Stream[Status]` or as a `Stream` object; Connect's reply fields; Calls/connect replies
+ * in both casings, the fields the bridge sends, and Exotel's StatusCallback for a placed call.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { request, startBridge, type TestBridge } from "./harness.js";
+import { ExotelApi, freePort, request, startBridge, type TestBridge } from "./harness.js";
 
 const HOOK = "variants-hook-token-012345";
 const AGENT = { ELEVENLABS_AGENT_ID: "agent_variants_0001", ELEVENLABS_BASE_URL: "http://127.0.0.1:9" };
@@ -191,5 +192,156 @@ describe("Connect reply fields", () => {
       startBridge({ ...AGENT, EXOTEL_WEBHOOK_TOKEN: HOOK, TRANSFER_ANNOUNCEMENT: "a\nb" }),
       /TRANSFER_ANNOUNCEMENT/,
     );
+  });
+});
+
+describe("outbound calls: Exotel's reply casings, call options and status callbacks", () => {
+  const ADMIN = "variants-admin-token-0123456789";
+  const BEARER = "variants-calls-token-0123456789";
+  const apiOptions = { accountSid: "ACvar", apiKey: "var-key", apiToken: "var-secret-token" };
+  let upper: ExotelApi;
+  let lower: ExotelApi;
+  let bUpper: TestBridge;
+  let bLower: TestBridge;
+
+  async function bridgeFor(api: ExotelApi, extra: Record<string, string> = {}): Promise<TestBridge> {
+    const port = await freePort();
+    return startBridge(
+      {
+        ...AGENT,
+        ADMIN_TOKEN: ADMIN,
+        EXOTEL_WEBHOOK_TOKEN: HOOK,
+        CALLS_API_TOKEN: BEARER,
+        EXOTEL_ACCOUNT_SID: apiOptions.accountSid,
+        EXOTEL_API_KEY: apiOptions.apiKey,
+        EXOTEL_API_TOKEN: apiOptions.apiToken,
+        EXOTEL_API_BASE_URL: api.url,
+        EXOTEL_CALLER_ID: "08047491899",
+        EXOTEL_APP_ID: "777",
+        PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+        ...extra,
+      },
+      { port },
+    );
+  }
+
+  const place = (b: TestBridge, body: Record<string, unknown>) =>
+    request(`${b.httpUrl}/calls`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${BEARER}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+
+  before(async () => {
+    upper = await new ExotelApi(apiOptions).listen();
+    lower = await new ExotelApi({ ...apiOptions, casing: "lower" }).listen();
+    bUpper = await bridgeFor(upper, { OUTBOUND_TIME_LIMIT_S: "900" });
+    bLower = await bridgeFor(lower, { OUTBOUND_RECORD: "true", OUTBOUND_RECORDING_CHANNELS: "single" });
+  });
+  after(async () => {
+    await bUpper.close();
+    await bLower.close();
+    await upper.close();
+    await lower.close();
+  });
+
+  it("reads call.sid / call.status as well as Call.Sid: a placed call is never reported as failed", async () => {
+    const r = await place(bLower, { to: "+919876500001" });
+    assert.equal(r.status, 201, r.text);
+    assert.deepEqual(
+      { sid: (r.json as { call_sid: string }).call_sid, status: (r.json as { status: string }).status },
+      { sid: "CAapi0001", status: "in-progress" },
+    );
+    assert.equal(lower.requests.length, 1, "Exotel was asked once");
+    const ok = await place(bUpper, { to: "+919876500002" });
+    assert.equal(ok.status, 201, ok.text);
+  });
+
+  it("sends CallType=trans, the StatusCallback with its credential, TimeLimit and Record (defaults and per call)", async () => {
+    const r = await place(bUpper, { to: "+919876500003", time_limit_s: 120, record: true });
+    const sid = (r.json as { call_sid: string }).call_sid;
+    const form = upper.calls.get(sid) as URLSearchParams;
+    assert.equal(form.get("CallType"), "trans");
+    assert.equal(form.get("TimeLimit"), "120");
+    assert.equal(form.get("Record"), "true");
+    assert.equal(form.get("RecordingChannels"), "dual");
+    assert.equal(form.get("StatusCallback"), `${bUpper.httpUrl}/exotel/status?token=${HOOK}`);
+    assert.equal(form.get("StatusCallbackEvents[0]"), "terminal");
+    assert.equal(form.get("StatusCallbackContentType"), "application/json");
+    // The configured defaults, when the request says nothing.
+    const d = await place(bUpper, { to: "+919876500004" });
+    const dForm = upper.calls.get((d.json as { call_sid: string }).call_sid) as URLSearchParams;
+    assert.equal(dForm.get("TimeLimit"), "900");
+    assert.equal(dForm.get("Record"), null);
+    const l = await place(bLower, { to: "+919876500005" });
+    const lForm = lower.calls.get((l.json as { call_sid: string }).call_sid) as URLSearchParams;
+    assert.equal(lForm.get("Record"), "true");
+    assert.equal(lForm.get("RecordingChannels"), "single");
+    assert.equal(lForm.get("TimeLimit"), null);
+    // Out-of-range options are refused before Exotel is asked.
+    const before = upper.requests.length;
+    assert.equal((await place(bUpper, { to: "+919876500006", time_limit_s: 20_000 })).status, 400);
+    assert.equal((await place(bUpper, { to: "+919876500006", record: "yes" })).status, 400);
+    assert.equal(upper.requests.length, before);
+  });
+
+  it("records each call's outcome from Exotel's status callback: state, counter by status, one outbound_status line", async () => {
+    const sids: string[] = [];
+    for (const to of ["+919876500010", "+919876500011", "+919876500012", "+919876500013"]) {
+      const r = await place(bUpper, { to, record: true });
+      sids.push((r.json as { call_sid: string }).call_sid);
+    }
+    const [busy, noAnswer, failed, done] = sids as [string, string, string, string];
+    assert.equal(await upper.finish(busy, "busy"), 200);
+    assert.equal(await upper.finish(noAnswer, "no-answer"), 200);
+    assert.equal(await upper.finish(failed, "failed"), 200);
+    assert.equal(
+      await upper.finish(done, "completed", {
+        durationS: 73,
+        recordingUrl: "https://recordings.example/r1.mp3",
+      }),
+      200,
+    );
+
+    const rec = await bUpper.control.records.getOutbound(done);
+    assert.equal(rec?.to, "+919876500013");
+    assert.equal(rec?.status, "completed");
+    assert.equal(rec?.durationS, 73);
+    assert.equal(rec?.recordingUrl, "https://recordings.example/r1.mp3");
+    assert.equal((await bUpper.control.records.getOutbound(busy))?.status, "busy");
+    assert.equal((await bUpper.control.records.getOutbound(noAnswer))?.status, "no-answer");
+
+    const line = await bUpper.logs.waitFor("outbound_status", 3000, (l) => l.call_sid === done);
+    assert.equal(line.status, "completed");
+    assert.equal(line.duration_s, 73);
+    assert.equal(line.exotel_event, "terminal");
+    assert.equal(line.known, true);
+    assert.equal(bUpper.logs.events("outbound_status").filter((l) => l.call_sid === busy).length, 1);
+
+    const metrics = await (
+      await fetch(`${bUpper.httpUrl}/metrics`, { headers: { authorization: `Bearer ${ADMIN}` } })
+    ).text();
+    for (const status of ["busy", "no-answer", "failed", "completed"])
+      assert.match(metrics, new RegExp(`exotel_bridge_outbound_calls_total\\{status="${status}"\\} 1\\b`));
+    assert.match(metrics, /exotel_bridge_outbound_calls_total\{status="placed"\} \d+/);
+  });
+
+  it("takes the callback as a form too, and refuses it without the credential", async () => {
+    const form = await request(`${bUpper.httpUrl}/exotel/status?token=${HOOK}`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "CallSid=CAformstatus&Status=busy&DateUpdated=2026-11-30+00%3A30%3A00&RecordingUrl=",
+    });
+    assert.equal(form.status, 200);
+    const line = await bUpper.logs.waitFor("outbound_status", 3000, (l) => l.call_sid === "CAformstatus");
+    assert.equal(line.status, "busy");
+    assert.equal(line.known, false);
+    const refused = await request(`${bUpper.httpUrl}/exotel/status`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ CallSid: "CAx", Status: "completed" }),
+    });
+    assert.equal(refused.status, 401);
+    assert.ok(!bUpper.logs.raw.includes(HOOK), "the token is never logged");
   });
 });

@@ -85,10 +85,10 @@ export function connectForm(accountSid: string, req: ConnectRequest): URLSearchP
     form.set("CustomField", req.customField);
   }
   if (req.timeLimitS !== undefined && req.timeLimitS > 0) form.set("TimeLimit", String(req.timeLimitS));
-  if (req.record !== undefined) {
-    form.set("Record", String(req.record));
-    if (req.record && req.recordingChannels !== undefined)
-      form.set("RecordingChannels", req.recordingChannels);
+  // Exotel records only when asked: a `Record=false` would say nothing new.
+  if (req.record === true) {
+    form.set("Record", "true");
+    if (req.recordingChannels !== undefined) form.set("RecordingChannels", req.recordingChannels);
   }
   if (req.statusCallback !== undefined) {
     form.set("StatusCallback", req.statusCallback);
