@@ -336,6 +336,11 @@ describe("outbound calls: Exotel's reply casings, call options and status callba
     const line = await bUpper.logs.waitFor("outbound_status", 3000, (l) => l.call_sid === "CAformstatus");
     assert.equal(line.status, "busy");
     assert.equal(line.known, false);
+    assert.equal(
+      await bUpper.control.records.getOutbound("CAformstatus"),
+      undefined,
+      "no record for a call we did not place",
+    );
     const refused = await request(`${bUpper.httpUrl}/exotel/status`, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -343,5 +348,21 @@ describe("outbound calls: Exotel's reply casings, call options and status callba
     });
     assert.equal(refused.status, 401);
     assert.ok(!bUpper.logs.raw.includes(HOOK), "the token is never logged");
+  });
+
+  it("with only EXOTEL_BASIC_AUTH the StatusCallback carries it in the URL, and Exotel's callback gets through", async () => {
+    const b = await bridgeFor(upper, { EXOTEL_WEBHOOK_TOKEN: "", EXOTEL_BASIC_AUTH: "cbkey:cb-secret-0123" });
+    try {
+      const r = await place(b, { to: "+919876500020" });
+      assert.equal(r.status, 201, r.text);
+      const sid = (r.json as { call_sid: string }).call_sid;
+      const cb = new URL((upper.calls.get(sid) as URLSearchParams).get("StatusCallback") as string);
+      assert.equal(`${cb.username}:${cb.password}`, "cbkey:cb-secret-0123");
+      assert.equal(cb.pathname, "/exotel/status");
+      assert.equal(await upper.finish(sid, "no-answer"), 200);
+      assert.equal((await b.control.records.getOutbound(sid))?.status, "no-answer");
+    } finally {
+      await b.close();
+    }
   });
 });

@@ -84,9 +84,11 @@ export function statusRoutes(
     let previous: OutboundRecord | undefined;
     try {
       previous = await records.getOutbound(callSid);
-      if (final)
+      // Only calls this deployment placed get a record: a report about any other SID is logged
+      // (known: false) but creates no state.
+      if (final && previous !== undefined)
         await records.putOutbound(callSid, {
-          ...(previous ?? { to: "", placedAt: "", mode: "flow" }),
+          ...previous,
           status,
           ...(durationS !== undefined && { durationS }),
           ...(recordingUrl !== undefined && { recordingUrl }),
