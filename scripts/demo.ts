@@ -13,8 +13,15 @@
  *      JSON report went (default out/, git-ignored), then stops everything it started.
  * Exit code 0 only when the call worked and showed the barge-in and the DTMF reaching the agent.
  * Works headless (no TTY): plain lines. Options: --out DIR, --quiet-bridge.
+ *
+ * `--transfer [--team NAME]` runs the transfer to a human instead: the caller asks its question, the
+ * agent answers, then calls the `transfer_to_human` client tool for the team (default sales); the
+ * bridge closes the stream once the agent has finished, and the demo then plays Exotel's next
+ * applets against the real bridge, printing each step: Passthru (200 = transfer) and Connect (the
+ * numbers Exotel would ring). Exit code 0 only when that whole flow went through.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -22,7 +29,14 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { CallView, formatSummary } from "./lib/call-view.js";
-import { type CallResult, type ExotelCall, saveCall, startCall } from "./lib/exotel-caller.js";
+import {
+  type CallResult,
+  type ExotelCall,
+  type FlowResult,
+  followFlowAfterStream,
+  saveCall,
+  startCall,
+} from "./lib/exotel-caller.js";
 import { type AgentConversation, type LocalAgent, narrate, startLocalAgent } from "./lib/local-agent.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -47,6 +61,14 @@ const SCRIPT = {
   maxDurationMs: 45_000,
 };
 
+/** Teams the transfer demo's bridge knows (TRANSFER_NUMBERS); placeholder numbers, never dialled. */
+const TRANSFER_TEAMS: Readonly<Record<string, readonly string[]>> = {
+  default: ["+918000000001"],
+  sales: ["+918000000002", "+918000000003"],
+  support: ["+918000000004"],
+};
+const CALLER = { from: "+919876543210", to: "+918047491899" };
+
 interface Running {
   agent?: LocalAgent;
   bridge?: ChildProcess;
@@ -62,14 +84,33 @@ function parse() {
     options: {
       out: { type: "string", default: "out" },
       "quiet-bridge": { type: "boolean" },
+      transfer: { type: "boolean" },
+      team: { type: "string", default: "sales" },
       help: { type: "boolean", short: "h" },
     },
   });
   if (values.help) {
-    say("Usage: npm run demo [-- --out DIR] [--quiet-bridge]");
+    say("Usage: npm run demo [-- --out DIR] [--quiet-bridge] [--transfer [--team sales|support|default]]");
     process.exit(0);
   }
-  return { out: values.out as string, quietBridge: values["quiet-bridge"] === true };
+  const team = String(values.team).toLowerCase();
+  if (values.transfer === true && TRANSFER_TEAMS[team] === undefined) {
+    say(`--team must be one of ${Object.keys(TRANSFER_TEAMS).join(", ")}`);
+    process.exit(2);
+  }
+  return {
+    out: values.out as string,
+    quietBridge: values["quiet-bridge"] === true,
+    transfer: values.transfer === true ? team : undefined,
+  };
+}
+
+/** Bridge variables for the transfer demo: teams, and the credential the applets' URLs carry. */
+function transferEnv(hookToken: string): NodeJS.ProcessEnv {
+  const numbers = Object.entries(TRANSFER_TEAMS)
+    .map(([t, nums]) => `${t}=${nums.join("|")}`)
+    .join(",");
+  return { TRANSFER_NUMBERS: numbers, EXOTEL_WEBHOOK_TOKEN: hookToken };
 }
 
 /** Environment for the bridge: only what it needs, so nothing from the developer's shell leaks in. */
@@ -173,6 +214,12 @@ function bridgeLine(rec: Record<string, unknown>): string | undefined {
       return `call ending: ${msg.replace(/^call ending: /, "")}`;
     case "call_summary":
       return `call summary logged (end_reason ${rec.end_reason}, ended by ${rec.ended_by})`;
+    case "transfer_requested":
+      return `transfer requested: team ${rec.team ?? "default"}, ${rec.numbers} number(s); the stream closes once the agent has finished`;
+    case "exotel_passthru":
+      return `Passthru answered ${rec.status} ${rec.branch}`;
+    case "exotel_connect":
+      return `Connect answered ${rec.numbers} number(s) (${msg.replace(/^Exotel Connect: /, "")})`;
     default: {
       const sev = rec.severity;
       if (sev === "WARNING" || sev === "ERROR" || sev === "CRITICAL")
@@ -256,8 +303,63 @@ function checkDemo(result: CallResult, conv: AgentConversation | undefined, summ
   return problems;
 }
 
+/** Exotel's applets after the stream, against the real bridge, each step printed. */
+async function playFlow(
+  baseUrl: string,
+  token: string,
+  callSid: string,
+  view: CallView,
+): Promise<FlowResult> {
+  say("Exotel's flow after the Voicebot applet (played by the demo, as Exotel would):");
+  const flow = await followFlowAfterStream({ baseUrl, token, callSid, ...CALLER });
+  for (const step of flow.steps) {
+    if (step.applet === "passthru")
+      view.line(
+        null,
+        "exotel",
+        `Passthru  GET ${step.url.replace(baseUrl, "")} -> ${step.status} ${step.body}`,
+      );
+    else if (step.applet === "connect")
+      view.line(
+        null,
+        "exotel",
+        `Connect   GET ${step.url.replace(baseUrl, "")} -> ${step.status} ${JSON.stringify(step.reply)}`,
+      );
+    else view.line(null, "exotel", `Hangup    ${step.reason}`);
+  }
+  if (flow.numbers.length > 0)
+    view.line(
+      null,
+      "exotel",
+      `Connect rings, in order: ${flow.numbers.join(", ")} (placeholders, never dialled)`,
+    );
+  return flow;
+}
+
+function checkTransfer(
+  result: CallResult,
+  team: string,
+  flow: FlowResult | undefined,
+  summaries: Array<Record<string, unknown>>,
+): string[] {
+  const problems = [...result.report.failures];
+  if (result.report.end.by !== "bridge")
+    problems.push(
+      `expected the bridge to close the stream for the transfer; the ${result.report.end.by} ended it`,
+    );
+  const endReason = summaries[0]?.end_reason;
+  if (endReason !== "agent_transfer")
+    problems.push(`the call summary says ${String(endReason)}, not agent_transfer`);
+  const pass = flow?.steps.find((s) => s.applet === "passthru");
+  if (pass?.status !== 200) problems.push(`Passthru answered ${pass?.status ?? "nothing"}, not 200`);
+  const want = (TRANSFER_TEAMS[team] ?? []).join(",");
+  if (flow?.numbers.join(",") !== want)
+    problems.push(`Connect answered [${flow?.numbers.join(", ") ?? ""}], expected [${want}]`);
+  return problems;
+}
+
 async function main(): Promise<number> {
-  const { out, quietBridge } = parse();
+  const { out, quietBridge, transfer } = parse();
   const view = new CallView();
   say(
     "exotel-bridge demo: a simulated Exotel call through the real bridge to a LOCAL TEST AGENT (not ElevenLabs).",
@@ -271,13 +373,25 @@ async function main(): Promise<number> {
     mode: "script",
     outputFormat: "pcm_16000",
     inputFormat: "pcm_16000",
-    endCallAfterReplies: 2,
+    ...(transfer === undefined
+      ? { endCallAfterReplies: 2 }
+      : {
+          toolCalls: [
+            {
+              afterReplies: 1,
+              name: "transfer_to_human",
+              parameters: { team: transfer, reason: "the caller wants to talk to a person" },
+            },
+          ],
+        }),
   });
   running.agent = agent;
   say(`local test agent: ${agent.url} (private agent: the bridge must fetch a signed URL with the demo key)`);
 
   running.workDir = mkdtempSync(join(tmpdir(), "exotel-bridge-demo-"));
-  const bridge = await startBridge(bridgeEnv(agent.url, apiKey), running.workDir, (rec) => {
+  const hookToken = randomBytes(18).toString("base64url");
+  const env = { ...bridgeEnv(agent.url, apiKey), ...(transfer !== undefined && transferEnv(hookToken)) };
+  const bridge = await startBridge(env, running.workDir, (rec) => {
     const line = bridgeLine(rec);
     if (line !== undefined && (!quietBridge || rec.event === "listening")) view.line(null, "bridge", line);
   });
@@ -285,12 +399,15 @@ async function main(): Promise<number> {
   say("");
 
   let conv: AgentConversation | undefined;
+  const callSid = `CAdemo${randomBytes(8).toString("hex")}`;
   const call = startCall({
     url,
     sampleRate: 8000,
+    callSid,
+    ...CALLER,
     customParameters: { order_channel: "demo" },
-    audio: [SCRIPT.question, SCRIPT.bargeIn],
-    dtmf: [SCRIPT.dtmf],
+    audio: transfer === undefined ? [SCRIPT.question, SCRIPT.bargeIn] : [SCRIPT.question],
+    dtmf: transfer === undefined ? [SCRIPT.dtmf] : [],
     maxDurationMs: SCRIPT.maxDurationMs,
     onEvent: view.onEvent,
   });
@@ -309,7 +426,12 @@ async function main(): Promise<number> {
   while (bridge.summaries.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
 
   const summary = bridge.summaries[0];
-  const files = saveCall(result, out, "demo-call", {
+  let flow: FlowResult | undefined;
+  if (transfer !== undefined && result.report.end.by === "bridge") {
+    say("");
+    flow = await playFlow(`http://127.0.0.1:${bridge.port}`, hookToken, callSid, view);
+  }
+  const files = saveCall(result, out, transfer === undefined ? "demo-call" : "demo-transfer", {
     demo: {
       agent: conv && {
         note: "local test agent, not ElevenLabs",
@@ -324,6 +446,7 @@ async function main(): Promise<number> {
         pongs: conv.pongs.length,
       },
       bridgeSummary: summary,
+      ...(flow !== undefined && { flow }),
     },
   });
   say("");
@@ -332,7 +455,10 @@ async function main(): Promise<number> {
   const latency = compareLatency(result.report, summary as BridgeLatency | undefined);
   for (const line of latency.lines) say(line);
   say("");
-  const problems = [...checkDemo(result, conv, bridge.summaries), ...latency.problems];
+  const problems =
+    transfer === undefined
+      ? [...checkDemo(result, conv, bridge.summaries), ...latency.problems]
+      : checkTransfer(result, transfer, flow, bridge.summaries);
   say(
     `Recording (stereo: caller left, agent right, as heard): ${files.wav ?? "none (the call never connected)"}`,
   );
@@ -342,7 +468,11 @@ async function main(): Promise<number> {
     say(`\nDEMO FAILED:\n  ${problems.join("\n  ")}`);
     return 1;
   }
-  say("\nDemo OK: greeting, answer, barge-in, DTMF, goodbye and end_call all went through the bridge.");
+  say(
+    transfer === undefined
+      ? "\nDemo OK: greeting, answer, barge-in, DTMF, goodbye and end_call all went through the bridge."
+      : `\nDemo OK (transfer): the agent asked for ${transfer}, the bridge closed the stream, Passthru answered 200 and Connect would ring ${flow?.numbers.join(", ")}.`,
+  );
   return 0;
 }
 

@@ -38,8 +38,11 @@ export interface BridgeOptions {
   readonly tools?: ClientToolRegistry;
   /** Per-call extension points: routing plan, audio tap, after-call hook. */
   readonly hooks?: CallHooks;
-  /** Extra HTTP routes (call control: /calls, /exotel/*), mounted before the 404 handler. */
-  readonly routes?: (app: express.Express) => void;
+  /**
+   * Extra HTTP routes (call control: /calls, /exotel/*), mounted before the 404 handler; `metrics`
+   * lets them add their own counters to /metrics.
+   */
+  readonly routes?: (app: express.Express, metrics: Metrics) => void;
 }
 
 /**
@@ -162,7 +165,7 @@ export class Bridge {
     });
     mountConsole(app, this.config.console, this.consoleFeed, this.log);
     this.analysis.mount(app);
-    options.routes?.(app);
+    options.routes?.(app, this.metrics);
     app.get(MEDIA_PATH, (_req, res) => {
       // Plain HTTP on the stream path: it only speaks WebSocket.
       res.status(426).set("Upgrade", "websocket").type("text/plain").send("Upgrade Required");

@@ -12,6 +12,13 @@
  *     audio: [{ wav: "fixtures/caller-order-status-8k.wav", atMs: 1000 }], hangupAfterMs: 15000 });
  *   saveCall({ report, audio }, "out", "call");
  */
+
+export {
+  type FlowOptions,
+  type FlowResult,
+  type FlowStep,
+  followFlowAfterStream,
+} from "./exotel-caller/applets.js";
 export { ExotelCall, placeCall, startCall } from "./exotel-caller/call.js";
 export { saveCall, stereoRecording } from "./exotel-caller/report.js";
 export {

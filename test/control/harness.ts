@@ -311,3 +311,112 @@ export async function startRedis(binary: string, password?: string, tls?: RedisT
     },
   };
 }
+
+// ---------------------------------------------------------------- Exotel's REST API
+
+export interface ExotelApiOptions {
+  readonly accountSid: string;
+  readonly apiKey: string;
+  readonly apiToken: string;
+  /**
+   * How the reply spells its names: `Call.Sid` (the API reference's JSON) or `call.sid` (as some
+   * of Exotel's pages and client libraries show it). The bridge must read both.
+   */
+  readonly casing?: "upper" | "lower";
+}
+
+/**
+ * Exotel's Calls/connect (v1, `.json`) as documented: HTTP Basic api_key:api_token, a form body,
+ * `{"Call":{"Sid","Status",...}}` or `{"RestException":{...}}`; and, when a call ends, a POST to the
+ * request's StatusCallback with CallSid, Status, RecordingUrl, DateUpdated (plus the `terminal`
+ * event's fields when subscribed), as JSON or a form per StatusCallbackContentType.
+ */
+export class ExotelApi extends StandIn {
+  private n = 0;
+  /** Form fields of each accepted call, by the SID handed out. */
+  readonly calls = new Map<string, URLSearchParams>();
+
+  constructor(readonly options: ExotelApiOptions) {
+    // `this` is ready by the time the first request arrives (after listen()).
+    super((req) => this.answer(req));
+  }
+
+  private answer(req: RecordedRequest): { status: number; body?: unknown } {
+    const { accountSid, apiKey, apiToken } = this.options;
+    const expected = `Basic ${Buffer.from(`${apiKey}:${apiToken}`).toString("base64")}`;
+    if (req.headers.authorization !== expected)
+      return { status: 401, body: { RestException: { Status: 401, Message: "Authentication failed" } } };
+    if (req.method !== "POST" || req.url.pathname !== `/v1/Accounts/${accountSid}/Calls/connect.json`)
+      return { status: 404, body: { RestException: { Status: 404, Message: "Not found" } } };
+    const form = new URLSearchParams(req.body.toString("utf8"));
+    if (!form.get("From") || !form.get("CallerId"))
+      return { status: 400, body: { RestException: { Status: 400, Message: "From and CallerId required" } } };
+    this.n++;
+    const sid = `CAapi${String(this.n).padStart(4, "0")}`;
+    this.calls.set(sid, form);
+    const call = {
+      Sid: sid,
+      AccountSid: accountSid,
+      From: form.get("From"),
+      To: form.get("CallerId"),
+      Status: "in-progress",
+      Direction: "outbound-api",
+    };
+    if (this.options.casing === "lower")
+      return {
+        status: 200,
+        body: { call: Object.fromEntries(Object.entries(call).map(([k, v]) => [k.toLowerCase(), v])) },
+      };
+    return { status: 200, body: { Call: call } };
+  }
+
+  /** Ends call `sid` as Exotel would: a POST of its final status to the StatusCallback it was given. */
+  async finish(
+    sid: string,
+    status: "completed" | "busy" | "no-answer" | "failed",
+    extra: { durationS?: number; recordingUrl?: string } = {},
+  ): Promise<number> {
+    const form = this.calls.get(sid);
+    const url = form?.get("StatusCallback");
+    if (!form || !url) throw new Error(`call ${sid} has no StatusCallback`);
+    const now = new Date().toISOString().replace("T", " ").slice(0, 19);
+    const fields: Record<string, string | number | null> = {
+      CallSid: sid,
+      DateUpdated: now,
+      Status: status,
+      RecordingUrl: extra.recordingUrl ?? null,
+    };
+    if (form.get("StatusCallbackEvents[0]") === "terminal")
+      Object.assign(fields, {
+        EventType: "terminal",
+        DateCreated: now,
+        To: form.get("CallerId"),
+        From: form.get("From"),
+        StartTime: now,
+        EndTime: now,
+        ConversationDuration: extra.durationS ?? 0,
+        Direction: "outbound-api",
+        CustomField: form.get("CustomField"),
+      });
+    const json = form.get("StatusCallbackContentType") === "application/json";
+    const target = new URL(url);
+    const headers: Record<string, string> = {
+      "content-type": json ? "application/json" : "application/x-www-form-urlencoded",
+    };
+    if (target.username !== "") {
+      headers.authorization = `Basic ${Buffer.from(
+        `${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}`,
+      ).toString("base64")}`;
+      target.username = "";
+      target.password = "";
+    }
+    const body = json
+      ? JSON.stringify(fields)
+      : new URLSearchParams(
+          Object.entries(fields).map(([k, v]): [string, string] => [k, v === null ? "" : String(v)]),
+        ).toString();
+    const res = await fetch(target, { method: "POST", headers, body });
+    await res.arrayBuffer();
+    return res.status;
+  }
+}

@@ -166,7 +166,9 @@ describe("outbound calls, flow mode", () => {
     });
     assert.equal(exotel.requests.length, 1);
     const sent = form(exotel.requests[0] as RecordedRequest);
-    assert.deepEqual(Object.keys(sent).sort(), ["CallerId", "CustomField", "From", "Url"]);
+    // No PUBLIC_BASE_URL here: Exotel could not reach a StatusCallback, so none is sent.
+    assert.deepEqual(Object.keys(sent).sort(), ["CallType", "CallerId", "CustomField", "From", "Url"]);
+    assert.equal(sent.CallType, "trans");
     assert.equal(sent.From, "+919876543210");
     assert.equal(sent.CallerId, EXOPHONE);
     assert.equal(sent.Url, "http://my.exotel.com/ACtest/exoml/start_voice/12345");
@@ -322,11 +324,12 @@ describe("outbound calls, direct stream mode", () => {
   let agent: LocalAgent;
   let exotel: StandIn;
   let b: TestBridge;
+  let port = 0;
 
   before(async () => {
     agent = await startAgent({ agents: ["agent_default"] });
     exotel = await exotelStandIn().listen();
-    const port = await freePort();
+    port = await freePort();
     b = await startBridge(
       {
         ELEVENLABS_BASE_URL: agent.url,
@@ -364,9 +367,16 @@ describe("outbound calls, direct stream mode", () => {
       "CallerId",
       "CustomField",
       "From",
+      "StatusCallback",
+      "StatusCallbackContentType",
+      "StatusCallbackEvents[0]",
       "StreamType",
       "StreamUrl",
     ]);
+    assert.equal(
+      sent.StatusCallback,
+      `http://127.0.0.1:${port}/exotel/status?token=webhook-token-0123456789`,
+    );
     assert.equal(sent.StreamType, "bidirectional");
     const streamUrl = sent.StreamUrl as string;
     assert.ok(streamUrl.length <= 600);

@@ -103,8 +103,10 @@ describe("transfer to a human", () => {
     );
     assert.equal(conn.status, 200);
     assert.deepEqual(conn.json, {
+      fetch_after_attempt: false,
       destination: { numbers: ["+918000000002", "+918000000003"] },
       record: true,
+      recording_channels: "dual",
       max_ringing_duration: 30,
     });
     const s = await b.logs.waitFor("call_summary", 5000, (l) => l.end_reason === "agent_transfer");
@@ -248,9 +250,10 @@ describe("transfer options", () => {
     assert.ok(!b.logs.raw.includes(TOKEN));
   });
 
-  it("with no destination configured Connect answers 404; TRANSFER_ON_FAILURE sends a failed agent's call to Connect", async () => {
+  it("with no destination configured Connect answers an empty list; TRANSFER_ON_FAILURE sends a failed agent's call to Connect", async () => {
     const conn = await request(`${b.httpUrl}/exotel/connect?CallSid=CAfail0001&token=${TOKEN}`);
-    assert.equal(conn.status, 404);
+    assert.equal(conn.status, 200);
+    assert.deepEqual((conn.json as { destination: unknown }).destination, { numbers: [] });
 
     const { sock } = await dialStream({ url: b.wsUrl, callSid: "CAfail0001" });
     const conv = await agent.nextConversation();

@@ -78,3 +78,49 @@ it("npm run demo passes headless with no credentials", { timeout: 90_000 }, asyn
   const { left, right } = splitStereo(wav.pcm);
   assert.ok(left.some((b) => b !== 0) && right.some((b) => b !== 0), "both sides have audio");
 });
+
+it("npm run demo -- --transfer plays the whole Passthru and Connect flow against the bridge", {
+  timeout: 90_000,
+}, async () => {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const k of Object.keys(env)) if (k.startsWith("ELEVENLABS_") || k.startsWith("EXOTEL_")) delete env[k];
+  const child = spawn("npm", ["run", "demo", "--", "--transfer", "--team", "sales", "--out", out], {
+    cwd: join(import.meta.dirname, "../.."),
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d) => {
+    stdout += String(d);
+  });
+  child.stderr.on("data", (d) => {
+    stderr += String(d);
+  });
+  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+  assert.equal(code, 0, `demo exited ${code}\n--- stdout\n${stdout}\n--- stderr\n${stderr}`);
+  // Each step, in order: the tool call, the bridge closing the stream, Passthru, Connect, the numbers.
+  const steps = [
+    /calls client tool transfer_to_human \{"team":"sales"/,
+    /transfer requested: team sales/,
+    /stream closed by the bridge/,
+    /Passthru {2}GET \/exotel\/passthru\?token=\*\*\*&CallSid=CAdemo[0-9a-f]+.* -> 200 transfer/,
+    /Connect {3}GET \/exotel\/connect\?.* -> 200 \{"fetch_after_attempt":false,"destination":\{"numbers":\["\+918000000002","\+918000000003"\]\}/,
+    /Connect rings, in order: \+918000000002, \+918000000003/,
+    /Demo OK \(transfer\)/,
+  ];
+  let from = 0;
+  for (const re of steps) {
+    const m = re.exec(stdout.slice(from));
+    assert.ok(m, `missing (in order): ${re}\n--- stdout\n${stdout}`);
+    from += m.index + m[0].length;
+  }
+  const report = JSON.parse(readFileSync(join(out, "demo-transfer.json"), "utf8"));
+  assert.equal(report.demo.bridgeSummary.end_reason, "agent_transfer");
+  assert.deepEqual(report.demo.flow.numbers, ["+918000000002", "+918000000003"]);
+  assert.deepEqual(
+    report.demo.flow.steps.map((s: { applet: string }) => s.applet),
+    ["passthru", "connect"],
+  );
+  assert.doesNotMatch(stdout, /token=(?!\*\*\*)/, "the applet token is never printed");
+});

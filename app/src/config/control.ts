@@ -6,7 +6,7 @@
  * variable, secrets never echoed.
  */
 import { z } from "zod";
-import { boolVar as bool, intVar as integer, optionalString as optional } from "./env-schema.js";
+import { boolVar as bool, intVar as integer, oneOf, optionalString as optional } from "./env-schema.js";
 import { httpUrl, PHONE, validTimezone } from "./validators.js";
 
 /** Sample rates Exotel's Voicebot applet takes in `sample-rate` (infra/config.ts keeps a copy). */
@@ -38,6 +38,14 @@ export interface ControlConfig {
     readonly numbers: Readonly<Record<string, readonly string[]>>;
     readonly record: boolean;
     readonly maxRingingS: number;
+    /** Connect's `recording_channels`: `dual` keeps caller and human on separate channels. */
+    readonly recordingChannels: "single" | "dual";
+    /** Connect's `max_conversation_duration` in seconds; 0 leaves Exotel's default. */
+    readonly maxConversationS: number;
+    /** Ring every number at once (Connect's `parallel_ringing`) instead of one after another. */
+    readonly parallelRinging: boolean;
+    /** Spoken to both sides as the human answers (Connect's `start_call_playback`), when set. */
+    readonly announcement: string | undefined;
     /** Longest the agent may keep talking after asking for a transfer before the stream closes. */
     readonly maxWaitMs: number;
     /** Passthru sends a call whose agent failed to the Connect branch too. */
@@ -57,6 +65,13 @@ export interface ControlConfig {
         readonly callerId: string;
         /** Flow mode when set (Url = start_voice/{appId}); direct StreamUrl mode otherwise. */
         readonly appId: string | undefined;
+        /** `TimeLimit` sent with every call (s); 0 sends none. A request may set its own. */
+        readonly timeLimitS: number;
+        /** `Record` default; a request may set its own. */
+        readonly record: boolean;
+        readonly recordingChannels: "single" | "dual";
+        /** Where Exotel posts each call's final status (`StatusCallback`); undefined without PUBLIC_BASE_URL. */
+        readonly statusCallbackUrl: string | undefined;
       }
     | undefined;
   readonly routing: {
@@ -146,6 +161,15 @@ export const CONTROL_ENV = {
   TRANSFER_MAX_RINGING_S: integer(5, 300, 45, " s"),
   TRANSFER_MAX_WAIT_MS: integer(0, 120_000, 15_000, " ms"),
   TRANSFER_ON_FAILURE: bool(false),
+  TRANSFER_RECORDING_CHANNELS: oneOf(["single", "dual"] as const, "dual"),
+  TRANSFER_MAX_CONVERSATION_S: integer(0, 14_400, 0, " s"),
+  TRANSFER_PARALLEL_RINGING: bool(false),
+  TRANSFER_ANNOUNCEMENT: optional((v) =>
+    v.length <= 300 && /^[^\p{Cc}]*$/u.test(v) ? undefined : "must be one line of at most 300 characters",
+  ),
+  OUTBOUND_TIME_LIMIT_S: integer(0, 14_400, 0, " s"),
+  OUTBOUND_RECORD: bool(false),
+  OUTBOUND_RECORDING_CHANNELS: oneOf(["single", "dual"] as const, "dual"),
   PASSTHRU_WAIT_MS: integer(0, 20_000, 3000, " ms"),
   CALLS_API_TOKEN: optional((v) =>
     /^[\x21-\x7e]{16,512}$/.test(v) ? undefined : "must be 16-512 printable characters without spaces",
@@ -207,6 +231,26 @@ export const SECRET_ENV = new Set([
   "REDIS_URL",
 ]);
 
+/**
+ * The URL Exotel posts a placed call's final status to: `/exotel/status` with the same credential
+ * as the applets (the token in the query, else the Basic credential in the URL, which HTTP clients
+ * send as an Authorization header). Undefined when Exotel cannot reach the bridge (no public URL).
+ */
+function statusCallbackUrl(
+  base: string | undefined,
+  token: string | undefined,
+  basic: string | undefined,
+): string | undefined {
+  if (base === undefined) return undefined;
+  if (token !== undefined) return `${base}/exotel/status?token=${encodeURIComponent(token)}`;
+  if (basic === undefined) return undefined;
+  const u = new URL(`${base}/exotel/status`);
+  const colon = basic.indexOf(":");
+  u.username = encodeURIComponent(basic.slice(0, colon));
+  u.password = encodeURIComponent(basic.slice(colon + 1));
+  return u.toString();
+}
+
 /** Cross-variable checks and the frozen section; problems are appended to `problems`. */
 export function controlConfig(
   e: ControlEnv,
@@ -246,6 +290,10 @@ export function controlConfig(
       ),
       callerId: e.EXOTEL_CALLER_ID ?? "",
       appId: e.EXOTEL_APP_ID,
+      timeLimitS: e.OUTBOUND_TIME_LIMIT_S,
+      record: e.OUTBOUND_RECORD,
+      recordingChannels: e.OUTBOUND_RECORDING_CHANNELS,
+      statusCallbackUrl: statusCallbackUrl(publicBaseUrl, e.EXOTEL_WEBHOOK_TOKEN, context.basicAuth),
     };
   }
 
@@ -275,6 +323,10 @@ export function controlConfig(
       numbers: typeof numbers === "string" ? {} : numbers,
       record: e.TRANSFER_RECORD,
       maxRingingS: e.TRANSFER_MAX_RINGING_S,
+      recordingChannels: e.TRANSFER_RECORDING_CHANNELS,
+      maxConversationS: e.TRANSFER_MAX_CONVERSATION_S,
+      parallelRinging: e.TRANSFER_PARALLEL_RINGING,
+      announcement: e.TRANSFER_ANNOUNCEMENT,
       maxWaitMs: e.TRANSFER_MAX_WAIT_MS,
       onFailure: e.TRANSFER_ON_FAILURE,
       passthruWaitMs: e.PASSTHRU_WAIT_MS,

@@ -1,7 +1,8 @@
 /**
- * Reading Exotel's applet requests (Connect, Passthru, dynamic URL), shared by the feature routes:
- * call parameters arrive in the query (CallSid, CallFrom, CallTo, Direction, CustomField,
- * Stream[...]...) or, for POST, in a form body; any extra parameter is accepted, within bounds.
+ * Reading Exotel's applet requests (Connect, Passthru, dynamic URL, status callbacks), shared by
+ * the feature routes: call parameters arrive in the query (CallSid, CallFrom, CallTo, Direction,
+ * CustomField, Stream[...]...) or, for POST, in a form or JSON body, with names in any case; any
+ * extra parameter is accepted, within bounds.
  * Also the credential every `/exotel/*` request must carry and the one log line per request.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
@@ -16,29 +17,45 @@ import { basicAuthMatches } from "../upgrade.js";
  */
 const MAX_REQUEST_PARAMS = 64;
 
-/** Exotel's own parameter names: never treated as custom parameters for routing. */
-export const EXOTEL_PARAMS = new Set([
-  "CallSid",
-  "CallFrom",
-  "CallTo",
-  "From",
-  "To",
-  "Direction",
-  "CustomField",
-  "Created",
-  "DialCallDuration",
-  "StartTime",
-  "EndTime",
-  "CallType",
-  "DialWhomNumber",
-  "flow_id",
-  "tenant_id",
-  "digits",
-  "token",
-]);
+/**
+ * Exotel's own parameter names (lower case: they are matched without regard to case), never
+ * treated as custom parameters for routing.
+ */
+export const EXOTEL_PARAMS = new Set(
+  [
+    "CallSid",
+    "CallFrom",
+    "CallTo",
+    "From",
+    "To",
+    "Direction",
+    "CustomField",
+    "Created",
+    "DialCallDuration",
+    "DialCallStatus",
+    "StartTime",
+    "EndTime",
+    "CurrentTime",
+    "CallType",
+    "CallStatus",
+    "DialWhomNumber",
+    "RecordingUrl",
+    "AccountSid",
+    "StreamSid",
+    "StreamUrl",
+    "EventType",
+    "flow_id",
+    "tenant_id",
+    "digits",
+    "token",
+  ].map((n) => n.toLowerCase()),
+);
 
 /** Form bodies of Exotel's POST requests (read only once the credential has been checked). */
 export const exotelForm = express.urlencoded({ extended: false, limit: "32kb", parameterLimit: 200 });
+
+/** JSON bodies (the AgentStream Passthru posts one), same bound as the form. */
+export const exotelJson = express.json({ limit: "32kb" });
 
 /** Constant-time equality of two secrets of any length (compared as SHA-256 digests). */
 export function secretMatches(given: string | undefined, expected: string): boolean {
@@ -49,15 +66,55 @@ export function secretMatches(given: string | undefined, expected: string): bool
   return timingSafeEqual(a, b) && given !== undefined;
 }
 
-/** The first non-empty value of the first of `names` present (query before body), capped. */
-export function param(req: Request, ...names: string[]): string | undefined {
-  const sources = [req.query as Record<string, unknown>, (req.body ?? {}) as Record<string, unknown>];
-  for (const name of names) {
-    for (const src of sources) {
-      const v = src[name];
-      const first = Array.isArray(v) ? v[0] : v;
-      if (typeof first === "string" && first !== "") return first.slice(0, 512);
+function scalar(v: unknown): string | undefined {
+  const first = Array.isArray(v) ? v[0] : v;
+  if (typeof first === "string") return first;
+  if (typeof first === "number" || typeof first === "boolean") return String(first);
+  return undefined;
+}
+
+/**
+ * Every parameter of the request as `[name, value]`, query first, then the body. The same call
+ * detail reaches us in several shapes (docs/call-control.md, "What Exotel sends"): a GET query, a
+ * form, or a JSON body; `Stream[Status]=...` as a flat bracketed name or `{"Stream":{"Status":..}}`
+ * as an object. A JSON object one level deep is flattened to the bracketed names, so every reader
+ * sees one shape. Bounded in count, name and value length.
+ */
+function readParams(req: Request): ReadonlyArray<readonly [string, string]> {
+  const cached = PARSED.get(req);
+  if (cached !== undefined) return cached;
+  const out: Array<readonly [string, string]> = [];
+  const add = (k: string, v: unknown): boolean => {
+    if (out.length >= MAX_REQUEST_PARAMS) return false;
+    const value = scalar(v);
+    if (value !== undefined && k.length <= 64) out.push([k, value.slice(0, 512)]);
+    return true;
+  };
+  outer: for (const src of [req.query as unknown, req.body as unknown]) {
+    if (src === null || typeof src !== "object" || Array.isArray(src)) continue;
+    for (const [k, v] of Object.entries(src as Record<string, unknown>)) {
+      if (v !== null && typeof v === "object" && !Array.isArray(v)) {
+        for (const [k2, v2] of Object.entries(v as Record<string, unknown>))
+          if (!add(`${k}[${k2}]`, v2)) break outer;
+      } else if (!add(k, v)) break outer;
     }
+  }
+  PARSED.set(req, out);
+  return out;
+}
+
+const PARSED = new WeakMap<Request, ReadonlyArray<readonly [string, string]>>();
+
+/**
+ * The first non-empty value of the first of `names` present (query before body), capped. Names
+ * match without regard to case: Exotel's own pages spell the same parameter `CallSid`,
+ * `callsid` and `Callfrom`.
+ */
+export function param(req: Request, ...names: string[]): string | undefined {
+  const params = readParams(req);
+  for (const name of names) {
+    const want = name.toLowerCase();
+    for (const [k, v] of params) if (v !== "" && k.toLowerCase() === want) return v;
   }
   return undefined;
 }
@@ -65,18 +122,7 @@ export function param(req: Request, ...names: string[]): string | undefined {
 /** Every parameter (query before body), at most MAX_REQUEST_PARAMS, names and values capped. */
 export function allParams(req: Request): Record<string, string> {
   const out: Record<string, string> = Object.create(null);
-  let n = 0;
-  for (const src of [req.query as Record<string, unknown>, (req.body ?? {}) as Record<string, unknown>]) {
-    if (src === null || typeof src !== "object") continue;
-    for (const [k, v] of Object.entries(src)) {
-      if (n >= MAX_REQUEST_PARAMS) return out;
-      const first = Array.isArray(v) ? v[0] : v;
-      if (typeof first === "string" && !(k in out) && k.length <= 64) {
-        out[k] = first.slice(0, 256);
-        n++;
-      }
-    }
-  }
+  for (const [k, v] of readParams(req)) if (!(k in out)) out[k] = v.slice(0, 256);
   return out;
 }
 
@@ -87,7 +133,10 @@ export function allParams(req: Request): Record<string, string> {
  */
 export function customParams(req: Request): Record<string, string> {
   const custom: Record<string, string> = Object.create(null);
-  for (const [k, v] of Object.entries(allParams(req))) if (!EXOTEL_PARAMS.has(k)) custom[k] = v;
+  for (const [k, v] of Object.entries(allParams(req))) {
+    const lower = k.toLowerCase();
+    if (!EXOTEL_PARAMS.has(lower) && !lower.startsWith("stream[")) custom[k] = v;
+  }
   return sanitizeParameters(custom);
 }
 
@@ -150,8 +199,8 @@ export function exotelLog(
   extra: Record<string, unknown> = {},
 ): void {
   const params = allParams(req);
-  delete params.token;
-  const callSid = params.CallSid;
+  for (const k of Object.keys(params)) if (k.toLowerCase() === "token") delete params[k];
+  const callSid = param(req, "CallSid");
   log.info(
     {
       event,
@@ -168,7 +217,7 @@ export function exotelLog(
 
 type Handler = (req: Request, res: Response) => Promise<void>;
 
-/** Mounts `handler` for GET and form POST at `path`, behind the webhook credential. */
+/** Mounts `handler` for GET and POST (form or JSON) at `path`, behind the webhook credential. */
 export function exotelRoute(
   router: express.Router,
   path: string,
@@ -179,5 +228,5 @@ export function exotelRoute(
     handler(req, res).catch(next);
   };
   router.get(path, auth, run);
-  router.post(path, auth, exotelForm, run);
+  router.post(path, auth, exotelForm, exotelJson, run);
 }

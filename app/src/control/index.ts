@@ -14,8 +14,10 @@ import type { CallSummary } from "../call/summary.js";
 import { ClientToolRegistry } from "../call/tools.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../log.js";
+import type { Metrics } from "../metrics.js";
 import { registerCustomTools } from "./custom-tools.js";
 import { ControlHooks } from "./hooks.js";
+import { OutboundMetrics } from "./outbound/status.js";
 import { GcsUploader } from "./recording/gcs.js";
 import { Recorder } from "./recording/recorder.js";
 import { controlRoutes } from "./routes.js";
@@ -41,7 +43,7 @@ export interface ControlOptions {
 export interface Control {
   readonly hooks: ControlHooks;
   readonly tools: ClientToolRegistry;
-  readonly routes: (app: express.Express) => void;
+  readonly routes: (app: express.Express, metrics?: Metrics) => void;
   readonly store: StateStore;
   readonly records: CallRecords;
   readonly routing: RoutingTable;
@@ -101,7 +103,8 @@ export function buildControl(options: ControlOptions): Control {
     c.transfer.toolName,
     transferTool({ config: c.transfer, records, destinationsFor: hooks.destinationsFor }),
   );
-  const router = controlRoutes({ config, log, records, routing });
+  const outboundMetrics = new OutboundMetrics();
+  const router = controlRoutes({ config, log, records, routing, outboundMetrics });
 
   log.info(
     {
@@ -127,7 +130,8 @@ export function buildControl(options: ControlOptions): Control {
   return {
     hooks,
     tools,
-    routes: (app) => {
+    routes: (app, metrics) => {
+      if (metrics !== undefined) outboundMetrics.attach(metrics.registry);
       app.use(router);
     },
     store,

@@ -6,6 +6,7 @@
  *   GET  /exotel/connect     Programmable Connect: where to connect the caller     ./transfer/routes.ts
  *   GET  /exotel/passthru    Passthru after the Voicebot applet                     ./transfer/routes.ts
  *   GET  /exotel/stream-url  Voicebot dynamic URL: {"url":"wss://..."}              ./routing/routes.ts
+ *   POST /exotel/status      StatusCallback of a placed call (final status)        ./outbound/status.ts
  *
  * `/exotel/*` also take a form POST, and share one credential check (./exotel-request.ts): the
  * EXOTEL_WEBHOOK_TOKEN or the EXOTEL_BASIC_AUTH credential. With neither configured they are not
@@ -16,6 +17,7 @@ import type { Config } from "../config.js";
 import type { Logger } from "../log.js";
 import { exotelAuth } from "./exotel-request.js";
 import { outboundRoutes } from "./outbound/routes.js";
+import { type OutboundMetrics, statusRoutes } from "./outbound/status.js";
 import { routingRoutes } from "./routing/routes.js";
 import type { RoutingTable } from "./routing/table.js";
 import type { CallRecords } from "./state/call-records.js";
@@ -26,6 +28,7 @@ export interface ControlRoutesDeps {
   readonly log: Logger;
   readonly records: CallRecords;
   readonly routing: RoutingTable;
+  readonly outboundMetrics: OutboundMetrics;
 }
 
 export function controlRoutes(deps: ControlRoutesDeps): express.Router {
@@ -38,6 +41,7 @@ export function controlRoutes(deps: ControlRoutesDeps): express.Router {
     const auth = exotelAuth(credentials, log);
     transferRoutes(router, auth, deps);
     routingRoutes(router, auth, deps);
+    statusRoutes(router, auth, { log, records: deps.records, metrics: deps.outboundMetrics });
   }
 
   // Bad JSON, oversized bodies, unexpected errors: a short JSON answer, never a stack trace.

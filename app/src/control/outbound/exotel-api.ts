@@ -3,9 +3,14 @@
  *
  *   POST {base}/v1/Accounts/{AccountSid}/Calls/connect.json     HTTP Basic api_key:api_token
  *        application/x-www-form-urlencoded
- *        flow mode:   From, CallerId, Url=http://my.exotel.com/{sid}/exoml/start_voice/{app_id}, CustomField
+ *        flow mode:   From, CallerId, CallType=trans, Url=http://my.exotel.com/{sid}/exoml/start_voice/{app_id},
+ *                     CustomField
  *        direct mode: From, CallerId, StreamUrl (wss, <= 600 chars), StreamType=bidirectional, CustomField
+ *        both, when set: TimeLimit, Record, RecordingChannels, StatusCallback,
+ *                     StatusCallbackEvents[0]=terminal, StatusCallbackContentType=application/json
  *   200 {"Call":{"Sid":"...","Status":"..."}}   4xx/5xx {"RestException":{"Status":..,"Message":".."}}
+ *   Exotel's pages and clients spell the reply's names in either case (`Call.Sid`, `call.sid`): both
+ *   are read, since misreading a placed call as failed makes a retrying client ring the customer twice.
  *
  * Credentials go in the Authorization header only; errors carry Exotel's message, never ours.
  */
@@ -30,6 +35,12 @@ export interface ConnectRequest {
   readonly target: ConnectTarget;
   /** At most 128 characters. */
   readonly customField?: string;
+  /** Seconds; Exotel allows at most 14400. */
+  readonly timeLimitS?: number;
+  readonly record?: boolean;
+  readonly recordingChannels?: "single" | "dual";
+  /** Where Exotel posts the call's final status. */
+  readonly statusCallback?: string;
 }
 
 export interface ConnectReply {
@@ -57,6 +68,8 @@ export function connectForm(accountSid: string, req: ConnectRequest): URLSearchP
   form.set("From", req.from);
   form.set("CallerId", req.callerId);
   if (req.target.mode === "flow") {
+    // The flow-call article lists CallType as mandatory; the newer reference as optional: send it.
+    form.set("CallType", "trans");
     form.set("Url", `http://my.exotel.com/${accountSid}/exoml/start_voice/${req.target.appId}`);
   } else {
     if (req.target.streamUrl.length > MAX_STREAM_URL)
@@ -70,6 +83,17 @@ export function connectForm(accountSid: string, req: ConnectRequest): URLSearchP
     if (req.customField.length > MAX_CUSTOM_FIELD)
       throw new ExotelApiError(`CustomField is longer than ${MAX_CUSTOM_FIELD} characters`);
     form.set("CustomField", req.customField);
+  }
+  if (req.timeLimitS !== undefined && req.timeLimitS > 0) form.set("TimeLimit", String(req.timeLimitS));
+  // Exotel records only when asked: a `Record=false` would say nothing new.
+  if (req.record === true) {
+    form.set("Record", "true");
+    if (req.recordingChannels !== undefined) form.set("RecordingChannels", req.recordingChannels);
+  }
+  if (req.statusCallback !== undefined) {
+    form.set("StatusCallback", req.statusCallback);
+    form.set("StatusCallbackEvents[0]", "terminal");
+    form.set("StatusCallbackContentType", "application/json");
   }
   return form;
 }
@@ -107,12 +131,26 @@ export async function connectCall(
     body = undefined;
   }
   if (!res.ok) {
-    const rest = (body as { RestException?: { Message?: unknown } } | undefined)?.RestException;
-    const message = typeof rest?.Message === "string" ? rest.Message.slice(0, 300) : `HTTP ${res.status}`;
-    throw new ExotelApiError(`Exotel refused the call: ${message}`, res.status);
+    const message = field(field(body, "RestException"), "Message");
+    throw new ExotelApiError(
+      `Exotel refused the call: ${typeof message === "string" ? message.slice(0, 300) : `HTTP ${res.status}`}`,
+      res.status,
+    );
   }
-  const call = (body as { Call?: { Sid?: unknown; Status?: unknown } } | undefined)?.Call;
-  if (typeof call?.Sid !== "string" || call.Sid === "")
+  const call = field(body, "Call");
+  const sid = field(call, "Sid");
+  if (typeof sid !== "string" || sid === "" || sid.length > 128)
     throw new ExotelApiError("Exotel's reply has no Call.Sid", res.status);
-  return { sid: call.Sid, status: typeof call.Status === "string" ? call.Status : "" };
+  const status = field(call, "Status");
+  return { sid, status: typeof status === "string" ? status.slice(0, 64) : "" };
+}
+
+/** `obj[name]`, the name matched without regard to case (`Call`/`call`, `Sid`/`sid`). */
+export function field(obj: unknown, name: string): unknown {
+  if (obj === null || typeof obj !== "object" || Array.isArray(obj)) return undefined;
+  const rec = obj as Record<string, unknown>;
+  if (Object.hasOwn(rec, name)) return rec[name];
+  const want = name.toLowerCase();
+  for (const k of Object.keys(rec)) if (k.toLowerCase() === want) return rec[k];
+  return undefined;
 }

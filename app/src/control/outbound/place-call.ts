@@ -6,7 +6,9 @@
  * plan is stored under the call SID too. The plan hook finds it by either.
  *
  * Request:  {"to":"+9198...", "agent_id"?, "dynamic_variables"?: {...}, "overrides"?: {first_message,
- *            language, voice_id}, "custom_field"?: "..."}
+ *            language, voice_id}, "custom_field"?: "...", "time_limit_s"?: 1-14400, "record"?: bool}
+ * Exotel is also handed a StatusCallback (/exotel/status, see ./status.ts) when the bridge has a
+ * public URL, so every placed call ends with a recorded outcome.
  * Answer:   201 {"call_sid","status","mode","agent_id","route"}  400 bad request / missing variables
  *           502 Exotel refused or unreachable   503 state store unavailable
  */
@@ -28,6 +30,7 @@ import type { RoutingTable } from "../routing/table.js";
 import type { CallRecords, PreparedPlan } from "../state/call-records.js";
 import { streamUrl } from "../stream-url.js";
 import { type ConnectTarget, connectCall, ExotelApiError, MAX_CUSTOM_FIELD } from "./exotel-api.js";
+import type { OutboundMetrics } from "./status.js";
 
 const TOKEN_CHARS = 22; // 16 random bytes, base64url
 const MAX_USER_CUSTOM_FIELD = MAX_CUSTOM_FIELD - CUSTOM_FIELD_TOKEN.length - TOKEN_CHARS - 1;
@@ -41,6 +44,8 @@ export const outboundRequestSchema = z
     agent_id: agentIdSchema.optional(),
     dynamic_variables: dynamicVariablesSchema.optional(),
     overrides: overridesSchema.optional(),
+    time_limit_s: z.number().int().min(1).max(14_400).optional(),
+    record: z.boolean().optional(),
     custom_field: z
       .string()
       .max(MAX_USER_CUSTOM_FIELD, { message: `at most ${MAX_USER_CUSTOM_FIELD} characters` })
@@ -60,6 +65,7 @@ export interface OutboundDeps {
   readonly records: CallRecords;
   readonly routing: RoutingTable;
   readonly log: Logger;
+  readonly metrics?: OutboundMetrics;
 }
 
 export async function placeOutboundCall(deps: OutboundDeps, raw: unknown): Promise<OutboundResult> {
@@ -142,8 +148,31 @@ export async function placeOutboundCall(deps: OutboundDeps, raw: unknown): Promi
   try {
     const reply = await connectCall(
       { baseUrl: ob.apiBaseUrl, accountSid: ob.accountSid, apiKey: ob.apiKey, apiToken: ob.apiToken },
-      { from: req.to, callerId: ob.callerId, target, customField },
+      {
+        from: req.to,
+        callerId: ob.callerId,
+        target,
+        customField,
+        timeLimitS: req.time_limit_s ?? ob.timeLimitS,
+        record: req.record ?? ob.record,
+        recordingChannels: ob.recordingChannels,
+        ...(ob.statusCallbackUrl !== undefined && { statusCallback: ob.statusCallbackUrl }),
+      },
     );
+    deps.metrics?.count("placed");
+    await records
+      .putOutbound(reply.sid, { to: req.to, placedAt: new Date().toISOString(), mode: target.mode })
+      .catch((err: unknown) =>
+        log.warn(
+          {
+            event: "state_write_failed",
+            what: "outbound_record",
+            call_sid: reply.sid,
+            err: { message: (err as Error).message },
+          },
+          "could not store the outbound call's record (its status will be logged all the same)",
+        ),
+      );
     await records.putPlanBySid(reply.sid, { ...plan, callSid: reply.sid }).catch((err: unknown) =>
       log.warn(
         {
@@ -181,6 +210,7 @@ export async function placeOutboundCall(deps: OutboundDeps, raw: unknown): Promi
   } catch (err) {
     await records.deletePlan(token).catch(() => {});
     const e = err instanceof ExotelApiError ? err : new ExotelApiError((err as Error).message);
+    deps.metrics?.count("refused");
     log.warn(
       { event: "outbound_call_failed", exotel_status: e.status, detail: e.message, to: req.to },
       "Exotel did not place the outbound call",

@@ -9,16 +9,18 @@ import { secretMatches } from "../exotel-request.js";
 import type { RoutingTable } from "../routing/table.js";
 import type { CallRecords } from "../state/call-records.js";
 import { placeOutboundCall } from "./place-call.js";
+import type { OutboundMetrics } from "./status.js";
 
 export interface OutboundRoutesDeps {
   readonly config: Config;
   readonly log: Logger;
   readonly records: CallRecords;
   readonly routing: RoutingTable;
+  readonly outboundMetrics: OutboundMetrics;
 }
 
 export function outboundRoutes(router: express.Router, deps: OutboundRoutesDeps): void {
-  const { config, log, records, routing } = deps;
+  const { config, log, records, routing, outboundMetrics } = deps;
 
   const bearer = (req: Request, res: Response, next: NextFunction): void => {
     const expected = config.control.outbound?.bearerToken;
@@ -35,7 +37,7 @@ export function outboundRoutes(router: express.Router, deps: OutboundRoutesDeps)
   };
 
   router.post("/calls", bearer, express.json({ limit: "64kb" }), (req, res, next) => {
-    placeOutboundCall({ config, records, routing, log }, req.body)
+    placeOutboundCall({ config, records, routing, log, metrics: outboundMetrics }, req.body)
       .then((r) => {
         res.status(r.status).json(r.body);
       })

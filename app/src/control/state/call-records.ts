@@ -8,6 +8,8 @@
  *   call:{CallSid}:outcome    how the call ended (written by the `ended` hook, after the summary)
  *   plan:{token}              a prepared plan: outbound call or dynamic-URL route (token in the URL);
  *                             taken, never just read: a token carries its plan to one stream only
+ *   call:{CallSid}:outbound   a call placed by `POST /calls`: number, time, then Exotel's final
+ *                             status from its StatusCallback (busy, no-answer, completed...)
  *   plan-sid:{CallSid}        the same plan, by Exotel's call SID (outbound calls); read only for
  *                             a SID from an authenticated party (see control/routing/resolve.ts)
  *
@@ -31,6 +33,20 @@ export interface CallOutcome {
   readonly endedBy: string;
   readonly at: string;
   readonly recording?: string;
+}
+
+/** A call the bridge placed, and what Exotel reported about it at the end. */
+export interface OutboundRecord {
+  readonly to: string;
+  readonly placedAt: string;
+  readonly mode: "flow" | "stream";
+  /** Exotel's final status: completed, busy, no-answer, failed (absent until its callback). */
+  readonly status?: string;
+  /** Seconds of conversation, when Exotel reported it. */
+  readonly durationS?: number;
+  readonly recordingUrl?: string;
+  /** When Exotel's status callback arrived. */
+  readonly reportedAt?: string;
 }
 
 /** A plan prepared before the stream exists, applied by the plan hook when it arrives. */
@@ -115,6 +131,14 @@ export class CallRecords {
 
   getOutcome(callSid: string): Promise<CallOutcome | undefined> {
     return this.get<CallOutcome>(`call:${callSid}:outcome`);
+  }
+
+  putOutbound(callSid: string, record: OutboundRecord): Promise<void> {
+    return this.put(`call:${callSid}:outbound`, record);
+  }
+
+  getOutbound(callSid: string): Promise<OutboundRecord | undefined> {
+    return this.get<OutboundRecord>(`call:${callSid}:outbound`);
   }
 
   putPlan(token: string, plan: PreparedPlan): Promise<void> {

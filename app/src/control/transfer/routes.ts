@@ -2,7 +2,8 @@
  * Exotel's applets after the Voicebot applet, for a transfer to a human:
  *
  *   GET|POST /exotel/passthru  200 = transfer (or fallback), 302 = finished
- *   GET|POST /exotel/connect   Programmable Connect: where to connect the caller (JSON)
+ *   GET|POST /exotel/connect   Programmable Connect: where to connect the caller (JSON, always 200;
+ *                              no destination = empty list, see ./connect-reply.ts)
  */
 import type express from "express";
 import type { Request, Response } from "express";
@@ -11,6 +12,7 @@ import type { Logger } from "../../log.js";
 import { allParams, exotelLog, exotelRoute, param } from "../exotel-request.js";
 import type { RoutingTable } from "../routing/table.js";
 import type { CallRecords } from "../state/call-records.js";
+import { connectReply } from "./connect-reply.js";
 import { awaitOutcome, passthruVerdict } from "./tool.js";
 
 export interface TransferRoutesDeps {
@@ -48,18 +50,9 @@ export function transferRoutes(
       {
         team: decision?.team,
         numbers: numbers.length,
-        status: numbers.length > 0 ? 200 : 404,
       },
     );
-    if (numbers.length === 0) {
-      res.status(404).json({ error: "no_destination" });
-      return;
-    }
-    res.json({
-      destination: { numbers },
-      record: control.transfer.record,
-      max_ringing_duration: control.transfer.maxRingingS,
-    });
+    res.json(connectReply(numbers, control.transfer));
   };
 
   const passthru = async (req: Request, res: Response): Promise<void> => {

@@ -9,7 +9,8 @@
  *
  * Passthru answers 200 when the agent asked for a transfer (or, with TRANSFER_ON_FAILURE, when the
  * agent failed), 302 when the call is finished (end_call, agent hung up, anything else).
- * Connect answers the destination: the team's numbers, the default numbers, or 404 when none.
+ * Connect answers the destination: the team's numbers, the default numbers, or an empty list
+ * (the applet's own "not connected" branch) when none.
  */
 import type { ClientToolHandler } from "../../call/tools.js";
 import type { EndReason } from "../../call-endings.js";
