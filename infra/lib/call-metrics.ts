@@ -74,7 +74,7 @@ export const CALL_METRICS: readonly LogMetricSpec[] = [
       type: {
         field: "agent_error.type",
         description:
-          "auth, agent_not_found, rate_limited, upstream, bad_response, timeout, network, handshake",
+          "auth, agent_not_found, rate_limited, upstream, bad_response, bad_signed_url, timeout, network, handshake",
       },
     },
   },

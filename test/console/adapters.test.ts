@@ -37,7 +37,8 @@ describe("console adapters", () => {
   it("call_ended from a real call_summary record", () => {
     const stats = new CallStats();
     stats.firstAudioMs = 611.6;
-    stats.responseLatenciesMs.push(500, 900);
+    stats.addResponseLatency(500);
+    stats.addResponseLatency(900);
     stats.interruptions = 2;
     stats.addTurn({ role: "user", text: "hi", at: 1 });
     stats.addTurn({ role: "agent", text: "hello", at: 2 });

@@ -118,8 +118,17 @@ export class CallStats {
   pingMsMax = 0;
   setupMs: number | undefined;
   firstAudioMs: number | undefined;
-  readonly responseLatenciesMs: number[] = [];
+  /** Response latency as running totals: a long call keeps three numbers, not one per turn. */
+  responseCount = 0;
+  responseLatencySumMs = 0;
+  responseLatencyMaxMs = 0;
   toolCalls: string[] = [];
+
+  addResponseLatency(ms: number): void {
+    this.responseCount++;
+    this.responseLatencySumMs += ms;
+    if (ms > this.responseLatencyMaxMs) this.responseLatencyMaxMs = ms;
+  }
 
   addTurn(turn: TranscriptTurn): void {
     this.transcriptTurns++;
@@ -191,7 +200,6 @@ const seconds = (ms: number) => Math.round(ms) / 1000;
 
 export function buildSummary(s: SummaryInput): CallSummary {
   const st = s.stats;
-  const lat = st.responseLatenciesMs;
   return {
     event: "call_summary",
     call_sid: s.callSid,
@@ -214,12 +222,12 @@ export function buildSummary(s: SummaryInput): CallSummary {
     setup_ms: st.setupMs === undefined ? undefined : round(st.setupMs),
     time_to_first_audio_ms: st.firstAudioMs === undefined ? undefined : round(st.firstAudioMs),
     response_latency_ms:
-      lat.length === 0
+      st.responseCount === 0
         ? undefined
         : {
-            count: lat.length,
-            avg: round(lat.reduce((a, b) => a + b, 0) / lat.length),
-            max: round(Math.max(...lat)),
+            count: st.responseCount,
+            avg: round(st.responseLatencySumMs / st.responseCount),
+            max: round(st.responseLatencyMaxMs),
           },
     caller_audio_s: seconds(st.callerAudioMs),
     agent_audio_s: seconds(st.agentAudioMs),

@@ -212,7 +212,7 @@ export class CallTelemetry {
     this.responseAwaitingAudio = -1;
     const latency = this.latency.firstAudio(now);
     if (latency !== undefined) {
-      this.stats.responseLatenciesMs.push(latency);
+      this.stats.addResponseLatency(latency);
       this.deps.metrics.responseLatencySeconds.observe(latency / 1000);
     }
     const o = this.observer;
