@@ -3,7 +3,7 @@
  * once and reused, and allocation-free readers for the frames we receive (a base64 payload is
  * measured and spot-decoded in place, never JSON-parsed or fully decoded).
  *
- * Protocol references: /work/shared/protocols/exotel.md and elevenlabs.md.
+ * Protocol reference: docs/protocols.md.
  */
 
 /** Caller frames are 100 ms of PCM16 at the Exotel stream rate (Exotel's usual size). */

@@ -1,7 +1,7 @@
 /**
  * The local test agent over real HTTP and WebSocket, driven by a plain `ws` client written here
  * (not the bridge): signed-URL auth, the conversation protocol as documented in
- * /work/shared/protocols/elevenlabs.md, recording, script/echo behaviour, barge-in, end_call and
+ * docs/protocols.md, recording, script/echo behaviour, barge-in, end_call and
  * the failure modes.
  */
 import assert from "node:assert/strict";
