@@ -94,9 +94,23 @@ describe("AgentPlayout", () => {
     const cut = p.interrupt(5, 100);
     assert.ok(cut.droppedBufferedMs >= 2600 && cut.cutQueuedMs === 300);
     assert.equal(sent.at(-1)?.kind, "clear");
+    const cleared = sent.length;
     assert.equal(p.push(speech(200), 5, 120), "late");
-    assert.equal(p.push(speech(200), 6, 140), "queued");
+    // The next response in other bytes, so what follows the clear can be told apart sample by sample.
+    assert.equal(p.push(Buffer.alloc(200 * 16, 9).toString("base64"), 6, 140), "queued");
     assert.equal(p.lateChunksDropped, 1);
+    for (let t = 140; t <= 3000; t += 20) p.pump(t);
+    const after = sent.slice(cleared).filter((x) => x.kind === "media");
+    assert.ok(after.length > 0, "the next response is played");
+    for (const m of after) {
+      for (const b of m.pcm ?? []) {
+        assert.notEqual(b, 7, "nothing of the interrupted response is sent after the clear");
+      }
+    }
+    assert.ok(
+      after.some((m) => m.pcm?.includes(9)),
+      "the next response's audio goes out",
+    );
   });
 
   it("forgets marks Exotel never echoes, so a long call does not accumulate them", () => {
