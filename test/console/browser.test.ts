@@ -11,10 +11,11 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import type { ConsoleEvent } from "../../app/src/console/events.js";
 import { findChromium, launchChromium } from "../../scripts/lib/chromium.js";
 import { startBridge, type TestBridge } from "../support/bridge.js";
+import { openConsolePage } from "./console-page.js";
 
 const executable = findChromium();
 if (executable === undefined && process.env.CI === "true")
@@ -28,9 +29,8 @@ const TIMEOUT = 30_000;
 describe("console in a real browser", { skip }, () => {
   let bridge: TestBridge;
   let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
-  const problems: string[] = [];
+  let problems: string[] = [];
 
   const publish = (event: ConsoleEvent) => bridge.bridge.consoleFeed.publish(event);
   const card = () => page.locator("article.call", { hasText: "+919800000001" });
@@ -42,16 +42,8 @@ describe("console in a real browser", { skip }, () => {
       { level: "silent" },
     );
     browser = await launchChromium(executable as string);
-    context = await browser.newContext({
-      httpCredentials: { username: USER, password: PASSWORD },
-      viewport: { width: 1280, height: 900 },
-    });
-    context.setDefaultTimeout(TIMEOUT);
-    page = await context.newPage();
-    page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
-    page.on("console", (msg) => {
-      if (msg.type() === "error" || msg.type() === "warning") problems.push(`console: ${msg.text()}`);
-    });
+    const opened = await openConsolePage(browser, { username: USER, password: PASSWORD }, TIMEOUT);
+    ({ page, problems } = opened);
   });
 
   after(async () => {

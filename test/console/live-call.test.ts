@@ -15,6 +15,7 @@ import type { Browser, Page } from "playwright-core";
 import { findChromium, launchChromium } from "../../scripts/lib/chromium.js";
 import { type CallResult, startCall } from "../../scripts/lib/exotel-caller.js";
 import { type Rig, startRig } from "../support/bridge.js";
+import { openConsolePage } from "./console-page.js";
 
 const executable = findChromium();
 if (executable === undefined && process.env.CI === "true")
@@ -34,7 +35,7 @@ describe("console during a simulated call", { skip, timeout: 120_000 }, () => {
   let browser: Browser;
   let page: Page;
   let result: Promise<CallResult>;
-  const problems: string[] = [];
+  let problems: string[] = [];
   const card = () => page.locator("article.call", { hasText: FROM });
 
   before(async () => {
@@ -44,16 +45,8 @@ describe("console during a simulated call", { skip, timeout: 120_000 }, () => {
       { level: "info" },
     );
     browser = await launchChromium(executable as string);
-    const context = await browser.newContext({
-      httpCredentials: { username: USER, password: PASSWORD },
-      viewport: { width: 1280, height: 900 },
-    });
-    context.setDefaultTimeout(TIMEOUT);
-    page = await context.newPage();
-    page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
-    page.on("console", (msg) => {
-      if (msg.type() === "error" || msg.type() === "warning") problems.push(`console: ${msg.text()}`);
-    });
+    const opened = await openConsolePage(browser, { username: USER, password: PASSWORD }, TIMEOUT);
+    ({ page, problems } = opened);
   });
 
   after(async () => {
