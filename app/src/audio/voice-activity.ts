@@ -97,36 +97,68 @@ export class VoiceActivity {
     return (this.samples * 1000) / this.rate;
   }
 
-  /** One payload of stream audio; returns SPEECH_STARTED | SPEECH_ENDED for what it changed. */
+  /**
+   * One payload of stream audio; returns SPEECH_STARTED | SPEECH_ENDED for what it changed.
+   * Runs on every caller frame, so the per-sample work stays in locals (the block's running sum
+   * and fill) and only a finished block touches the object: a method call per sample cost as
+   * much as parsing the frame.
+   */
   push(bytes: Uint8Array): number {
     let changed = 0;
+    const n = bytes.length;
+    const bs = this.blockSamples;
+    let sum = this.blockSum;
+    let fill = this.blockFill;
+    let i = 0;
     if (this.encoding === "ulaw") {
-      for (let i = 0; i < bytes.length; i++)
-        changed |= this.sample(ULAW_TO_LINEAR[bytes[i] as number] as number);
+      for (; i < n; i++) {
+        const s = ULAW_TO_LINEAR[bytes[i] as number] as number;
+        sum += s * s;
+        if (++fill === bs) {
+          changed |= this.finishBlock(sum, fill);
+          sum = 0;
+          fill = 0;
+        }
+      }
+      this.samples += n;
+      this.blockSum = sum;
+      this.blockFill = fill;
       return changed;
     }
-    let i = 0;
-    if (this.carry >= 0 && bytes.length > 0) {
-      changed |= this.sample(((((bytes[0] as number) << 8) | this.carry) << 16) >> 16);
+    let count = 0;
+    if (this.carry >= 0 && n > 0) {
+      const s = ((((bytes[0] as number) << 8) | this.carry) << 16) >> 16;
       this.carry = -1;
       i = 1;
+      count++;
+      sum += s * s;
+      if (++fill === bs) {
+        changed |= this.finishBlock(sum, fill);
+        sum = 0;
+        fill = 0;
+      }
     }
-    const end = bytes.length - ((bytes.length - i) & 1);
-    for (; i < end; i += 2)
-      changed |= this.sample(((((bytes[i + 1] as number) << 8) | (bytes[i] as number)) << 16) >> 16);
-    if (end < bytes.length) this.carry = bytes[end] as number;
+    const end = n - ((n - i) & 1);
+    count += (end - i) >> 1;
+    for (; i < end; i += 2) {
+      const s = ((((bytes[i + 1] as number) << 8) | (bytes[i] as number)) << 16) >> 16;
+      sum += s * s;
+      if (++fill === bs) {
+        changed |= this.finishBlock(sum, fill);
+        sum = 0;
+        fill = 0;
+      }
+    }
+    if (end < n) this.carry = bytes[end] as number;
+    this.samples += count;
+    this.blockSum = sum;
+    this.blockFill = fill;
     return changed;
   }
 
-  private sample(s: number): number {
-    this.samples++;
-    this.blockSum += s * s;
-    if (++this.blockFill < this.blockSamples) return 0;
-    const voiced = this.blockSum > this.thresholdPower * this.blockFill;
-    this.blockSum = 0;
-    this.blockFill = 0;
+  private finishBlock(sum: number, fill: number): number {
     this.blocks++;
-    return this.block(voiced);
+    return this.block(sum > this.thresholdPower * fill);
   }
 
   /** One finished block; `blocks` already counts it. */
