@@ -15,10 +15,13 @@ import { readWav, splitStereo } from "../../scripts/lib/wav.js";
 const out = mkdtempSync(join(tmpdir(), "demo-test-"));
 after(() => rmSync(out, { recursive: true, force: true }));
 
-it("npm run demo passes headless with no credentials", { timeout: 90_000 }, async () => {
+/** Runs the demo exactly as the npm script, without any credential in the environment. */
+async function runDemo(
+  args: readonly string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith("ELEVENLABS_") || k.startsWith("EXOTEL_")) delete env[k];
-  const child = spawn("npm", ["run", "demo", "--", "--out", out], {
+  const child = spawn("npm", ["run", "demo", "--", ...args], {
     cwd: join(import.meta.dirname, "../.."),
     env,
     stdio: ["ignore", "pipe", "pipe"],
@@ -31,8 +34,13 @@ it("npm run demo passes headless with no credentials", { timeout: 90_000 }, asyn
   child.stderr.on("data", (d) => {
     stderr += String(d);
   });
-  const started = performance.now();
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+  return { code, stdout, stderr };
+}
+
+it("npm run demo passes headless with no credentials", { timeout: 90_000 }, async () => {
+  const started = performance.now();
+  const { code, stdout, stderr } = await runDemo(["--out", out]);
   const seconds = (performance.now() - started) / 1000;
   assert.equal(code, 0, `demo exited ${code}\n--- stdout\n${stdout}\n--- stderr\n${stderr}`);
   // About 25 s of call plus start-up; a busy machine adds start-up time, not call time.
@@ -82,22 +90,7 @@ it("npm run demo passes headless with no credentials", { timeout: 90_000 }, asyn
 it("npm run demo -- --transfer plays the whole Passthru and Connect flow against the bridge", {
   timeout: 90_000,
 }, async () => {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const k of Object.keys(env)) if (k.startsWith("ELEVENLABS_") || k.startsWith("EXOTEL_")) delete env[k];
-  const child = spawn("npm", ["run", "demo", "--", "--transfer", "--team", "sales", "--out", out], {
-    cwd: join(import.meta.dirname, "../.."),
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d) => {
-    stdout += String(d);
-  });
-  child.stderr.on("data", (d) => {
-    stderr += String(d);
-  });
-  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+  const { code, stdout, stderr } = await runDemo(["--transfer", "--team", "sales", "--out", out]);
   assert.equal(code, 0, `demo exited ${code}\n--- stdout\n${stdout}\n--- stderr\n${stderr}`);
   // Each step, in order: the tool call, the bridge closing the stream, Passthru, Connect, the numbers.
   const steps = [
